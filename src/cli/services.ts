@@ -1,0 +1,120 @@
+import type pg from 'pg';
+import type {EventLevel, EventSink} from '../core/events.js';
+import {systemClock, type Clock} from '../core/clock.js';
+import {createLogger, type Logger} from '../core/logger.js';
+import {loadConfig} from '../core/config/load-config.js';
+import type {OdooShConfig} from '../core/config/schema.js';
+import {stateLocation, type StateLocation} from '../core/state/state-location.js';
+import {StateService} from '../core/state/state-service.js';
+import {createPool, query} from '../core/store/pool.js';
+import {assertMigrated, migrate} from '../core/store/migrate.js';
+import {RunService} from '../core/run/run-service.js';
+import {AuditService} from '../core/audit/audit-service.js';
+import {createProgressSink} from './render/progress.js';
+
+export interface ServicesOptions {
+  readonly cwd: string;
+  readonly configFile?: string | undefined;
+  readonly logLevel: EventLevel;
+  readonly json: boolean;
+  readonly stderr: (line: string) => void;
+  readonly warn: (message: string) => void;
+  readonly signal: AbortSignal;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The composition root: every client and service a command uses is built here, lazily, once. */
+export interface Services {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events: EventSink;
+  readonly signal: AbortSignal;
+  readonly cwd: string;
+  config(): Promise<OdooShConfig>;
+  /** The state store's pool; migrated (automatically for the project's own cluster). */
+  pool(opts?: {readonly migrate?: 'auto' | 'skip-check'}): Promise<pg.Pool>;
+  /** The id of the configured project in the state store, created on first use. */
+  projectId(): Promise<string>;
+  state(): Promise<StateService>;
+  runs(): Promise<RunService>;
+  audit(): Promise<AuditService>;
+  close(): Promise<void>;
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+async function openLocalCluster(location: Extract<StateLocation, {kind: 'local-cluster'}>, config: OdooShConfig): Promise<pg.Pool> {
+  // Loaded here only: commands that never touch state do not pay for the cluster code.
+  const {PostgresCluster} = await import('../providers/local/postgres-cluster.js');
+  const cluster = new PostgresCluster({root: location.clusterRoot, ...(config.postgres.binDir ? {binDir: config.postgres.binDir} : {})});
+  const {socketDir, port} = await cluster.start();
+  const admin = createPool({url: cluster.socketUrl('postgres', socketDir, port), max: 1});
+  try {
+    const {rows} = await query<{ok: boolean}>(admin, 'select exists (select 1 from pg_database where datname = $1) as ok', [location.database]);
+    if (!rows[0]?.ok) await query(admin, `create database ${location.database}`).catch((err: {code?: string}) => {
+      if (err.code !== '42P04' && !String((err as Error).message).includes('already exists')) throw err;
+    });
+  } finally {
+    await admin.end();
+  }
+  const pool = createPool({url: cluster.socketUrl(location.database, socketDir, port)});
+  await migrate(pool);
+  return pool;
+}
+
+export function createServices(opts: ServicesOptions): Services {
+  const clock = systemClock;
+  const logger = createLogger(opts.stderr, opts.logLevel);
+  const events = createProgressSink({json: opts.json, tty: Boolean(process.stderr.isTTY), write: opts.stderr});
+  const pools: pg.Pool[] = [];
+
+  const config = once(() => loadConfig({cwd: opts.cwd, env: opts.env ?? process.env, ...(opts.configFile ? {file: opts.configFile} : {})}));
+  const location = once(async () => stateLocation(await config()));
+
+  let rawPool: Promise<pg.Pool> | undefined;
+  const openPool = async (): Promise<pg.Pool> => {
+    const loc = await location();
+    const pool = loc.kind === 'url' ? createPool({url: loc.url}) : await openLocalCluster(loc, await config());
+    pools.push(pool);
+    return pool;
+  };
+  const pool: Services['pool'] = async (o = {}) => {
+    rawPool ??= openPool();
+    const p = await rawPool;
+    if (o.migrate !== 'skip-check') await assertMigrated(p);
+    return p;
+  };
+
+  const projectId = once(async () => {
+    const p = await pool();
+    const name = (await config()).project;
+    const found = await query<{id: string}>(p, 'select id from ops.projects where name = $1', [name]);
+    if (found.rows[0]) return found.rows[0].id;
+    const created = await query<{id: string}>(p, 'select (ops.create_project($1)).id as id', [name]);
+    return created.rows[0]!.id;
+  });
+
+  return {
+    clock,
+    logger,
+    events,
+    signal: opts.signal,
+    cwd: opts.cwd,
+    config,
+    pool,
+    projectId,
+    state: once(async () => {
+      const loc = await location();
+      const describe = loc.kind === 'url' ? 'state.url' : `project cluster (${loc.clusterRoot}, database ${loc.database})`;
+      return new StateService({pool: await pool({migrate: 'skip-check'}), location: loc, describe});
+    }),
+    runs: once(async () => new RunService({pool: await pool(), projectId: await projectId(), clock, events, logger, config: await config()})),
+    audit: once(async () => new AuditService({pool: await pool(), projectId: await projectId()})),
+    async close() {
+      await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+    },
+  };
+}
