@@ -34,11 +34,20 @@ export function isSecret(value: unknown): value is Secret {
   return value instanceof Secret;
 }
 
-/** Replaces every Secret in a plain data tree with [REDACTED] (for printing). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces every Secret in a data tree with [REDACTED] (for printing). Recurses into arrays and
+ * plain objects only; other objects (Date, Buffer, URL...) are kept as they are.
+ */
 export function redact<T>(value: T): T {
   if (value instanceof Secret) return REDACTED as unknown as T;
   if (Array.isArray(value)) return value.map((v) => redact(v)) as unknown as T;
-  if (value !== null && typeof value === 'object') {
+  if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = redact(v);
     return out as T;
