@@ -92,7 +92,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** A simple aligned table on stdout (no-op under --json). */
-  protected table(rows: readonly Record<string, unknown>[], columns: readonly string[]): void {
+  protected table<R extends object>(rows: readonly R[], columns: readonly (keyof R & string)[]): void {
     if (this.jsonEnabled()) return;
     if (rows.length === 0) return this.out('(none)');
     const cell = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v));

@@ -5,12 +5,18 @@ import {createLogger, type Logger} from '../core/logger.js';
 import {loadConfig} from '../core/config/load-config.js';
 import type {OdooShConfig} from '../core/config/schema.js';
 import {stateLocation, type StateLocation} from '../core/state/state-location.js';
-import {StateService} from '../core/state/state-service.js';
-import {createPool, query} from '../core/store/pool.js';
-import {assertMigrated, migrate} from '../core/store/migrate.js';
-import {RunService} from '../core/run/run-service.js';
-import {AuditService} from '../core/audit/audit-service.js';
+import type {StateService} from '../core/state/state-service.js';
+import type {RunService} from '../core/run/run-service.js';
+import type {AuditService} from '../core/audit/audit-service.js';
+import type {EnvironmentService} from '../core/environments/environment-service.js';
+import type {RuntimeService} from '../core/environments/runtime-service.js';
+import type {Provider} from '../providers/provider.js';
+import {toBranchRules} from '../core/environments/branch-rules-from-config.js';
 import {createProgressSink} from './render/progress.js';
+
+// pg and the services built on it are imported on first use only, so commands that never touch
+// the state store (config schema, --help) start fast.
+const store = () => Promise.all([import('../core/store/pool.js'), import('../core/store/migrate.js')]);
 
 export interface ServicesOptions {
   readonly cwd: string;
@@ -38,6 +44,10 @@ export interface Services {
   state(): Promise<StateService>;
   runs(): Promise<RunService>;
   audit(): Promise<AuditService>;
+  /** The configured runtime provider (loaded on first use). */
+  provider(): Promise<Provider>;
+  environments(): Promise<EnvironmentService>;
+  runtime(): Promise<RuntimeService>;
   close(): Promise<void>;
 }
 
@@ -51,6 +61,7 @@ async function openLocalCluster(location: Extract<StateLocation, {kind: 'local-c
   const {PostgresCluster} = await import('../providers/local/postgres-cluster.js');
   const cluster = new PostgresCluster({root: location.clusterRoot, ...(config.postgres.binDir ? {binDir: config.postgres.binDir} : {})});
   const {socketDir, port} = await cluster.start();
+  const [{createPool, query}, {migrate}] = await store();
   const admin = createPool({url: cluster.socketUrl('postgres', socketDir, port), max: 1});
   try {
     const {rows} = await query<{ok: boolean}>(admin, 'select exists (select 1 from pg_database where datname = $1) as ok', [location.database]);
@@ -77,6 +88,7 @@ export function createServices(opts: ServicesOptions): Services {
   let rawPool: Promise<pg.Pool> | undefined;
   const openPool = async (): Promise<pg.Pool> => {
     const loc = await location();
+    const [{createPool}] = await store();
     const pool = loc.kind === 'url' ? createPool({url: loc.url}) : await openLocalCluster(loc, await config());
     pools.push(pool);
     return pool;
@@ -84,17 +96,36 @@ export function createServices(opts: ServicesOptions): Services {
   const pool: Services['pool'] = async (o = {}) => {
     rawPool ??= openPool();
     const p = await rawPool;
+    const [, {assertMigrated}] = await store();
     if (o.migrate !== 'skip-check') await assertMigrated(p);
     return p;
   };
 
   const projectId = once(async () => {
     const p = await pool();
+    const [{query}] = await store();
     const name = (await config()).project;
     const found = await query<{id: string}>(p, 'select id from ops.projects where name = $1', [name]);
     if (found.rows[0]) return found.rows[0].id;
     const created = await query<{id: string}>(p, 'select (ops.create_project($1)).id as id', [name]);
     return created.rows[0]!.id;
+  });
+
+  const provider = once(async () => {
+    const [{createProvider}, cfg] = await Promise.all([import('../providers/registry.js'), config()]);
+    return createProvider(cfg.provider.name, {config: cfg, clock, logger});
+  });
+  const environmentRepository = once(async () => {
+    const {EnvironmentRepository} = await import('../core/environments/environment-repository.js');
+    return new EnvironmentRepository(await pool(), await projectId());
+  });
+  const runs = once(async () => {
+    const [{RunService}, {previewUpRunType, destroyRunType}, cfg] = await Promise.all([
+      import('../core/run/run-service.js'), import('../core/environments/lifecycle-run-types.js'), config(),
+    ]);
+    const service = new RunService({pool: await pool(), projectId: await projectId(), clock, events, logger, config: cfg});
+    const lifecycle = {project: cfg.project, odoo: cfg.odoo, provider, environments: environmentRepository, clock};
+    return service.registerRunType(previewUpRunType(lifecycle)).registerRunType(destroyRunType(lifecycle));
   });
 
   return {
@@ -109,10 +140,26 @@ export function createServices(opts: ServicesOptions): Services {
     state: once(async () => {
       const loc = await location();
       const describe = loc.kind === 'url' ? 'state.url' : `project cluster (${loc.clusterRoot}, database ${loc.database})`;
+      const {StateService} = await import('../core/state/state-service.js');
       return new StateService({pool: await pool({migrate: 'skip-check'}), location: loc, describe});
     }),
-    runs: once(async () => new RunService({pool: await pool(), projectId: await projectId(), clock, events, logger, config: await config()})),
-    audit: once(async () => new AuditService({pool: await pool(), projectId: await projectId()})),
+    runs,
+    provider,
+    runtime: once(async () => {
+      const {RuntimeService} = await import('../core/environments/runtime-service.js');
+      return new RuntimeService({provider, environments: environmentRepository, pool: () => pool(), projectId});
+    }),
+    environments: once(async () => {
+      const [{EnvironmentService}, cfg] = await Promise.all([import('../core/environments/environment-service.js'), config()]);
+      return new EnvironmentService({
+        cwd: cfg.projectRoot, clock, rules: toBranchRules(cfg.branches), defaultModules: cfg.odoo.modules,
+        environments: await environmentRepository(), runs: await runs(),
+      });
+    }),
+    audit: once(async () => {
+      const {AuditService} = await import('../core/audit/audit-service.js');
+      return new AuditService({pool: await pool(), projectId: await projectId()});
+    }),
     async close() {
       await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     },

@@ -1,26 +1,124 @@
+import {Writable} from 'node:stream';
+import {Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper} from 'listr2';
 import type {EventSink, ProgressEvent} from '../../core/events.js';
 
 export interface ProgressOptions {
   readonly json: boolean;
+  /** stderr is a terminal: render phases with listr2 (spinners, ✔/✖). */
   readonly tty: boolean;
+  /** Writes one line to stderr (plain and JSON modes). */
   readonly write: (line: string) => void;
+  /** The terminal stream listr2 renders to (default process.stderr). stdout stays for the result. */
+  readonly stream?: NodeJS.WriteStream;
+}
+
+const MARKS: Record<ProgressEvent['kind'], string> = {'phase-start': '…', 'phase-end': '✔', 'phase-fail': '✖', message: '-'};
+
+/** One plain line for an event (non-terminal stderr). */
+export function plainLine(event: ProgressEvent): string {
+  const prefix = event.phase ? `[${event.phase}] ` : '';
+  const run = event.runId ? `run ${event.runId} ` : '';
+  const level = event.level === 'warn' || event.level === 'error' ? `${event.level}: ` : '';
+  return `${MARKS[event.kind]} ${event.kind === 'message' ? '' : run}${prefix}${level}${event.message}`;
 }
 
 /**
- * Renders core progress events on stderr: JSON lines under --json (stdout keeps only the result
- * envelope), plain timestamped lines otherwise.
+ * Renders core progress events on stderr (stdout keeps only the result): JSON lines under --json,
+ * listr2 in a terminal, plain lines otherwise. Debug events are only shown as JSON.
  */
 export function createProgressSink(opts: ProgressOptions): EventSink {
-  return {
-    emit(event: ProgressEvent) {
-      if (opts.json) {
-        opts.write(JSON.stringify({type: 'event', ...event}));
-        return;
-      }
-      if (event.level === 'debug') return;
-      const prefix = event.phase ? `[${event.phase}] ` : '';
-      const mark = event.kind === 'phase-start' ? '…' : event.kind === 'phase-end' ? '✔' : event.kind === 'phase-fail' ? '✖' : '-';
-      opts.write(`${mark} ${prefix}${event.message}`);
-    },
-  };
+  if (opts.json) return {emit: (event) => opts.write(JSON.stringify({type: 'event', ...event}))};
+  if (!opts.tty) {
+    return {
+      emit(event) {
+        if (event.level !== 'debug') opts.write(plainLine(event));
+      },
+    };
+  }
+  return new ListrProgress(opts.stream ?? process.stderr, opts.write);
+}
+
+interface ActivePhase {
+  readonly key: string;
+  readonly done: Promise<void>;
+  settle(failure?: string): void;
+  output(line: string): void;
+}
+
+/**
+ * One listr2 list per phase, rendered one after another: a spinner while the phase runs, ✔ or ✖
+ * when it ends, messages shown under it. Events outside a phase (or of a second phase running
+ * at the same time) are plain lines / output lines.
+ */
+class ListrProgress implements EventSink {
+  #chain: Promise<void> = Promise.resolve();
+  #active: ActivePhase | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  emit(event: ProgressEvent): void {
+    if (event.level === 'debug') return;
+    const key = `${event.runId ?? ''}:${event.phase ?? ''}`;
+    const active = this.#active;
+    if (event.kind === 'phase-start' && !active) {
+      this.#active = this.#startPhase(key, event.phase ?? event.message);
+      return;
+    }
+    if ((event.kind === 'phase-end' || event.kind === 'phase-fail') && active?.key === key) {
+      this.#active = undefined;
+      active.settle(event.kind === 'phase-fail' ? event.message : undefined);
+      return;
+    }
+    if (active) active.output(plainLine(event));
+    else this.#chain = this.#chain.then(() => this.write(plainLine(event)));
+  }
+
+  #startPhase(key: string, title: string): ActivePhase {
+    let settle!: (failure?: string) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (failure) => (failure === undefined ? resolve() : reject(new Error(failure)));
+    });
+    done.catch(() => undefined);
+    let task: ListrTaskWrapper<unknown, never, never> | undefined;
+    const pending: string[] = [];
+    const phase: ActivePhase = {
+      key,
+      done,
+      settle,
+      output(line) {
+        if (task) task.output = line;
+        else pending.push(line);
+      },
+    };
+    // Dumps whatever else was written to the stream while the list rendered, after it.
+    const sink = new Writable({write: (_chunk, _enc, cb) => cb()}) as unknown as NodeJS.WriteStream;
+    const logger = new ListrLogger({processOutput: new ProcessOutput(this.stream, sink)});
+    const rendererOptions = {logger, showErrorMessage: true, collapseErrors: false};
+    const list = new Listr(
+      [
+        {
+          title,
+          task: async (_ctx: unknown, t: ListrTaskWrapper<unknown, never, never>) => {
+            task = t;
+            for (const line of pending.splice(0)) t.output = line;
+            await done;
+          },
+          rendererOptions: {persistentOutput: true, outputBar: 3},
+        },
+      ],
+      {
+        renderer: 'default',
+        fallbackRenderer: 'default',
+        rendererOptions,
+        fallbackRendererOptions: rendererOptions,
+        registerSignalListeners: false,
+        exitOnError: true,
+      },
+    );
+    this.#chain = this.#chain.then(() => list.run().then(() => undefined, () => undefined));
+    return phase;
+  }
 }

@@ -31,6 +31,12 @@ export function mapPgError(err: unknown): unknown {
       return new PolicyDeniedError(`refused: ${message}`, [message], {cause: err});
     case SQLSTATE.notFound:
       return new NotFoundError(message, {cause: err});
+    case '23505':
+      // Two REPEATABLE READ/SERIALIZABLE transactions appending to one project's audit chain: retry.
+      if ((err as {constraint?: string}).constraint === 'audit_log_project_seq_key') {
+        return new ConflictError(`concurrent audit write: ${message}`, {cause: err, actions: ['retry the command']});
+      }
+      return err;
     case SQLSTATE.conflict:
     case '40001':
     case '40P01':
