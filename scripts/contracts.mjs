@@ -31,7 +31,7 @@ function commandFiles(dir = join(root, 'src/commands')) {
 function schemas() {
   const generator = createGenerator({
     path: join(root, 'src/commands/**/*.ts'),
-    tsconfig: join(root, 'tsconfig.build.json'),
+    tsconfig: join(root, 'tsconfig.json'),
     type: '*',
     skipTypeCheck: true,
     expose: 'export',
@@ -40,7 +40,7 @@ function schemas() {
   const out = {};
   for (const file of commandFiles()) {
     const id = relative(join(root, 'src/commands'), file).replace(/\.ts$/, '').split('/').join('-');
-    const m = /export type (\w+Result)\b/.exec(readFileSync(file, 'utf8'));
+    const m = /export (?:type|interface) (\w+Result)\b/.exec(readFileSync(file, 'utf8'));
     if (!m) throw new Error(`${relative(root, file)} exports no *Result type: every command's --json result is a contract`);
     out[id] = generator.createSchema(m[1]);
   }

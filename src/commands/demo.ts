@@ -16,7 +16,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --odoo-bin ~/src/odoo/odoo-bin --keep'];
   static override flags = {
     'odoo-bin': Flags.string({summary: 'odoo-bin to run (default: the Odoo stand-in from test/fixtures).'}),
-    keep: Flags.boolean({summary: 'Keep the temporary project folder.'}),
+    keep: Flags.boolean({summary: 'Keep the temporary project folder.', default: false}),
   };
 
   async run(): Promise<DemoCommandResult> {

@@ -288,6 +288,13 @@ export interface Provider {
 
   /** Stops every instance and the project infrastructure; data (databases, filestores) stays. */
   down(signal: AbortSignal): Promise<void>;
+
+  /**
+   * Removes everything the provider keeps for an environment besides its databases: every
+   * instance (stopped first), generated config, logs, data folder (filestores, sessions) and route.
+   * No-op when nothing is left. Databases are dropped separately through database().
+   */
+  removeEnvironment(env: string, signal: AbortSignal): Promise<{readonly removed: boolean}>;
 }
 
 export interface WaitHealthyOptions {

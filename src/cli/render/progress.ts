@@ -15,11 +15,15 @@ export interface ProgressOptions {
 const MARKS: Record<ProgressEvent['kind'], string> = {'phase-start': '…', 'phase-end': '✔', 'phase-fail': '✖', message: '-'};
 
 /** One plain line for an event (non-terminal stderr). */
+const levelPrefix = (event: ProgressEvent) => (event.level === 'warn' || event.level === 'error' ? `${event.level}: ` : '');
+
 export function plainLine(event: ProgressEvent): string {
-  const prefix = event.phase ? `[${event.phase}] ` : '';
+  const level = levelPrefix(event);
+  if (event.kind === 'message') return `- ${event.phase ? `[${event.phase}] ` : ''}${level}${event.message}`;
   const run = event.runId ? `run ${event.runId} ` : '';
-  const level = event.level === 'warn' || event.level === 'error' ? `${event.level}: ` : '';
-  return `${MARKS[event.kind]} ${event.kind === 'message' ? '' : run}${prefix}${level}${event.message}`;
+  const title = event.phase ?? event.message;
+  const detail = event.phase && event.message !== event.phase ? `: ${event.message}` : '';
+  return `${MARKS[event.kind]} ${run}${title}${detail}`;
 }
 
 /**
@@ -28,18 +32,21 @@ export function plainLine(event: ProgressEvent): string {
  */
 export function createProgressSink(opts: ProgressOptions): EventSink {
   if (opts.json) return {emit: (event) => opts.write(JSON.stringify({type: 'event', ...event}))};
-  if (!opts.tty) {
+  const stream = opts.stream ?? process.stderr;
+  // A terminal that reports no width (e.g. a pty without a size) cannot host a live renderer.
+  if (!opts.tty || stream.columns === 0) {
     return {
       emit(event) {
         if (event.level !== 'debug') opts.write(plainLine(event));
       },
     };
   }
-  return new ListrProgress(opts.stream ?? process.stderr, opts.write);
+  return new ListrProgress(stream, opts.write);
 }
 
 interface ActivePhase {
   readonly key: string;
+  readonly title: string;
   readonly done: Promise<void>;
   settle(failure?: string): void;
   output(line: string): void;
@@ -72,7 +79,7 @@ class ListrProgress implements EventSink {
       active.settle(event.kind === 'phase-fail' ? event.message : undefined);
       return;
     }
-    if (active) active.output(plainLine(event));
+    if (active) active.output(event.kind === 'message' && event.phase === active.title ? `${levelPrefix(event)}${event.message}` : plainLine(event));
     else this.#chain = this.#chain.then(() => this.write(plainLine(event)));
   }
 
@@ -84,19 +91,28 @@ class ListrProgress implements EventSink {
     done.catch(() => undefined);
     let task: ListrTaskWrapper<unknown, never, never> | undefined;
     const pending: string[] = [];
+    let last = '';
+    const output = (line: string) => {
+      last = line;
+      if (task) task.output = line;
+      else pending.push(line);
+    };
     const phase: ActivePhase = {
       key,
+      title,
       done,
-      settle,
-      output(line) {
-        if (task) task.output = line;
-        else pending.push(line);
+      settle(failure) {
+        // Show why the phase failed under it, unless its last line already said so.
+        if (failure !== undefined && !last.endsWith(failure)) output(`error: ${failure}`);
+        settle(failure);
       },
+      output,
     };
     // Dumps whatever else was written to the stream while the list rendered, after it.
     const sink = new Writable({write: (_chunk, _enc, cb) => cb()}) as unknown as NodeJS.WriteStream;
     const logger = new ListrLogger({processOutput: new ProcessOutput(this.stream, sink)});
-    const rendererOptions = {logger, showErrorMessage: true, collapseErrors: false};
+    // The failure is shown as the phase's last output line; the ✖ line keeps only the title.
+    const rendererOptions = {logger, showErrorMessage: false};
     const list = new Listr(
       [
         {

@@ -7,7 +7,7 @@ export type PreviewReapResult = {expired: string[]; runs: Run[]; dryRun: boolean
 export default class PreviewReap extends BaseCommand<typeof PreviewReap> {
   static override summary = 'Destroy preview and dev environments past their TTL (the runner does this too).';
   static override examples = ['<%= config.bin %> preview reap --dry-run'];
-  static override flags = {'dry-run': Flags.boolean({summary: 'Only list what would be destroyed.'})};
+  static override flags = {'dry-run': Flags.boolean({summary: 'Only list what would be destroyed.', default: false})};
 
   async run(): Promise<PreviewReapResult> {
     const envs = await (await this.services()).environments();

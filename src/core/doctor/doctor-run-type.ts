@@ -38,7 +38,7 @@ export function doctorRunType(deps: {readonly pool: pg.Pool; readonly config: Do
             const result = await run();
             if (!result) return;
             checks.push(result);
-            await ctx.event(eventLevelFor(result.status), `${result.status}: ${result.detail}`, {check: result.name, status: result.status});
+            await ctx.event(eventLevelFor(result.status), result.detail, {check: result.name, status: result.status, actions: result.actions});
             if (result.status === 'fail') throw new CheckFailed(result.detail);
           });
         } catch (err) {

@@ -117,7 +117,12 @@ export function destroyRunType(deps: LifecycleDeps): RunTypeHandler {
         const handle = await provider.database(env, ctx.signal);
         return (await handle.dropDatabase(database, ctx.signal)).dropped;
       });
-      const filestore = await ctx.phase('filestore', async () => (await provider.filestore.remove({env, database}, ctx.signal)).removed);
+      const filestore = await ctx.phase('filestore', async () => {
+        const removedFilestore = (await provider.filestore.remove({env, database}, ctx.signal)).removed;
+        // Config, logs, sessions, routes: nothing of the environment stays behind.
+        await provider.removeEnvironment(env, ctx.signal);
+        return removedFilestore;
+      });
       await envs.setState({name: env, status: 'destroyed', runId: ctx.run.id});
       return {env, instancesRemoved: removed, databaseDropped: dropped, filestoreRemoved: filestore, database};
     },

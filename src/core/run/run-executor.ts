@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events: EventSink;
+  /** How long a handler may take to stop once aborted before the attempt ends without it (default 10 s). */
+  readonly abortGraceMs?: number | undefined;
   /** An outer stop: Ctrl-C of an inline run ('interrupted' → cancelled) or a worker shutdown ('shutdown' → left to lease expiry). */
   readonly stop?: {readonly signal: AbortSignal; readonly reason: 'interrupted' | 'shutdown'} | undefined;
 }
@@ -117,7 +119,6 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
         if (err instanceof ConflictError) {
           logger.log('warn', 'heartbeat rejected: lease lost', {write: 'heartbeat', reason: err.message});
           abort('lease-lost', err);
-          clearInterval(heartbeatTimer);
         } else {
           logger.log('warn', `heartbeat failed: ${errorMessage(err)}`, {write: 'heartbeat'});
         }
@@ -126,11 +127,22 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
       }
     })();
   };
-  const heartbeatTimer = setInterval(beat, opts.heartbeatMs ?? Math.max(100, (leaseSeconds * 1000) / 3));
-  const timeoutTimer =
-    handler.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => abort('timeout', new TimeoutError(`run ${run.id} (${run.type}) took longer than ${handler.timeoutMs} ms`)), handler.timeoutMs);
+  // Timers run on the injected clock and stop when the attempt ends.
+  const timers = new AbortController();
+  const heartbeatMs = opts.heartbeatMs ?? Math.max(100, (leaseSeconds * 1000) / 3);
+  void (async () => {
+    while (stop !== 'lease-lost') {
+      if (!(await clock.sleep(heartbeatMs, timers.signal).then(() => true, () => false))) return;
+      beat();
+    }
+  })();
+  if (handler.timeoutMs !== undefined) {
+    const limit = handler.timeoutMs;
+    clock.sleep(limit, timers.signal).then(
+      () => abort('timeout', new TimeoutError(`run ${run.id} (${run.type}) took longer than ${limit} ms`)),
+      () => undefined,
+    );
+  }
   const outer = opts.stop;
   const onOuterStop = () =>
     abort(outer!.reason, outer!.reason === 'interrupted' ? new InterruptedError('interrupted') : new InterruptedError('the worker is shutting down'));
@@ -167,7 +179,7 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
         await repo.event(run.id, {level: 'info', message: `${name} done`, payload: {durationMs: ms}, phase: name, lease});
         return value;
       } catch (err) {
-        emit('phase-fail', 'error', `${name}: ${errorMessage(err)}`, name);
+        emit('phase-fail', 'error', errorMessage(err), name);
         if (!(err instanceof ConflictError)) {
           await repo.event(run.id, {level: 'error', message: `${name} failed: ${errorMessage(err)}`, phase: name, lease}).catch(() => undefined);
         }
@@ -178,15 +190,27 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
     },
   };
 
+  // A handler that ignores its aborted signal is given up on after a grace period; whatever it
+  // still writes afterwards is refused by the fencing once the attempt has finished.
+  const graceMs = opts.abortGraceMs ?? 10_000;
+  const givenUp = new Promise<never>((_, reject) => {
+    ac.signal.addEventListener('abort', () => {
+      clock.sleep(graceMs, timers.signal).then(
+        () => reject(new InterruptedError(`the ${run.type} handler did not stop within ${graceMs} ms of being aborted`)),
+        () => undefined,
+      );
+    }, {once: true});
+  });
+  givenUp.catch(() => undefined);
+
   let outcome: {ok: true; result: Record<string, unknown>} | {ok: false; error: unknown};
   try {
-    const result = await handler.execute(ctx);
+    const result = await Promise.race([handler.execute(ctx), givenUp]);
     outcome = {ok: true, result: result ?? {}};
   } catch (err) {
     outcome = {ok: false, error: stop && stop !== 'lease-lost' && ac.signal.reason instanceof Error ? ac.signal.reason : err};
   } finally {
-    clearInterval(heartbeatTimer);
-    if (timeoutTimer) clearTimeout(timeoutTimer);
+    timers.abort();
     outer?.signal.removeEventListener('abort', onOuterStop);
     await beating;
   }

@@ -106,7 +106,7 @@ export class RunService {
       }
     }
     run = claimed;
-    await executeRun(run, {
+    const outcome = await executeRun(run, {
       repo: this.#repo,
       handler: this.runTypes.get(run.type),
       knownTypes: this.runTypes.types,
@@ -117,6 +117,8 @@ export class RunService {
       events: this.deps.events,
       stop: input.signal ? {signal: input.signal, reason: 'interrupted'} : undefined,
     });
+    // This process lost the lease (e.g. it was suspended): another worker owns the run now.
+    if (outcome.status === 'lost') return this.#followToEnd(run.id, input.signal);
     return this.#repo.get(run.id);
   }
 

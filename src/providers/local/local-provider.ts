@@ -259,6 +259,14 @@ export class LocalProvider implements Provider {
     return out;
   }
 
+  async removeEnvironment(env: string, signal: AbortSignal): Promise<{readonly removed: boolean}> {
+    const dir = this.layout.envDir(env);
+    for (const instance of await this.list({env}, signal)) await this.remove(instance, signal);
+    if (!existsSync(dir)) return {removed: false};
+    await rm(dir, {recursive: true, force: true});
+    return {removed: true};
+  }
+
   async down(signal: AbortSignal): Promise<void> {
     for (const instance of await this.list({}, signal)) {
       if (instance.state === 'running') await this.stop(instance, signal);

@@ -1,7 +1,7 @@
 import {execa} from 'execa';
-import {access, readdir} from 'node:fs/promises';
+import {access, readdir, realpath} from 'node:fs/promises';
 import {constants} from 'node:fs';
-import {delimiter, join} from 'node:path';
+import {delimiter, dirname, join} from 'node:path';
 import {ProviderError} from '../../core/errors.js';
 
 const INSTALL_HINT = [
@@ -33,8 +33,8 @@ export async function findPgBinDir(configured?: string): Promise<string> {
   }
   for (const dir of (process.env['PATH'] ?? '').split(delimiter).filter(Boolean)) {
     if (await hasServerBinaries(dir)) {
-      // Debian links only wrappers into PATH; prefer the real folder behind pg_config when there is one.
-      return dir;
+      // PATH may hold only links to some tools (initdb, pg_ctl): the folder behind them has them all.
+      return dirname(await realpath(join(dir, 'initdb')));
     }
   }
   try {

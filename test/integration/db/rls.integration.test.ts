@@ -126,7 +126,8 @@ describe('a member connecting as her own role', () => {
     await expect(alice.query(`select ops.queue_run($1, 'main', null, 'refs/heads/main', 'deploy')`, [B])).rejects.toMatchObject({code: 'OS403'});
     await expect(alice.query(`select ops.append_event($1, 'info', 'injected')`, [seed.b.run])).rejects.toMatchObject({code: 'OS404'});
     await expect(alice.query(`select ops.cancel_run($1)`, [seed.b.run])).rejects.toMatchObject({code: 'OS404'});
-    await expect(alice.query(`select ops.transition_run($1, 'queued', 'cancelled')`, [seed.b.run])).rejects.toMatchObject({code: 'OS409'});
+    // transition_run is internal: members move runs only through the audited, role-checked functions.
+    await expect(alice.query(`select ops.transition_run($1, 'queued', 'cancelled')`, [seed.b.run])).rejects.toMatchObject({code: '42501'});
     await expect(alice.query(`select ops.heartbeat($1, 'w', 1)`, [seed.b.run])).rejects.toMatchObject({code: 'OS404'});
     await expect(alice.query(`select ops.finish_run($1, 'w', 1, 'succeeded')`, [seed.b.run])).rejects.toMatchObject({code: 'OS404'});
     await expect(alice.query(`select ops.record_audit($1, 'forged.entry')`, [B])).rejects.toMatchObject({code: 'OS403'});

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs';
 // The provider contract suite: one set of behaviours every provider must show. Each provider's
 // integration test calls describeProviderContract with a factory giving a provider, the Odoo code
 // it runs and a cleanup. Only the Provider interface is used here.
@@ -172,6 +173,18 @@ export function describeProviderContract(name: string, makeFixture: () => Promis
       expect((await provider.list({env}, signal())).map((i) => i.launchId)).not.toContain(launchId);
       expect(await provider.remove(instance, signal())).toEqual({removed: false});
       await expect(provider.health(instance, signal())).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('removes everything of an environment but its databases, idempotently', async () => {
+      const other = await provider.startRelease(
+        {env, envType: 'preview', release: 'r2', launchId: randomUUID(), database: db, code: fx.code}, signal());
+      expect(await provider.removeEnvironment(env, signal())).toEqual({removed: true});
+      expect(await provider.list({env}, signal())).toEqual([]);
+      expect((await provider.health(other, signal()).catch((e: unknown) => e))).toBeInstanceOf(NotFoundError);
+      expect(provider.filestore.location({env, database: db}).path ?? '').not.toSatisfy((p: string) => p !== '' && existsSync(p));
+      expect(await provider.removeEnvironment(env, signal())).toEqual({removed: false});
+      const handle = await provider.database(env, signal());
+      expect(await handle.databaseExists(db, signal())).toBe(true);
     });
   });
 }

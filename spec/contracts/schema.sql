@@ -1,0 +1,1605 @@
+--
+-- PostgreSQL database dump
+--
+
+--
+-- Name: ops; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA ops;
+
+--
+-- Name: _100_audit_append_only(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._100_audit_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  raise exception 'ops.audit_log is append-only: % refused', tg_op using errcode = 'OS403';
+end
+$$;
+
+--
+-- Name: _500_audit_chain(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._500_audit_chain() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_prev record;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('ops.audit:' || new.project_id::text, 0));
+  select a.seq, a.hash into v_prev from ops.audit_log a
+  where a.project_id = new.project_id order by a.seq desc limit 1;
+  new.seq := coalesce(v_prev.seq, 0) + 1;
+  new.prev_hash := coalesce(v_prev.hash, repeat('0', 64));
+  new.at := clock_timestamp();
+  new.actor := ops.current_actor();
+  new.payload := coalesce(new.payload, '{}');
+  new.hash := encode(sha256(convert_to(new.prev_hash || '|' || ops.audit_canonical(
+    new.project_id, new.seq, new.at, new.actor, new.action, new.target, new.env, new.run_id, new.payload), 'UTF8')), 'hex');
+  return new;
+end
+$$;
+
+--
+-- Name: actor_project_ids(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.actor_project_ids() RETURNS uuid[]
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce(array_agg(distinct m.project_id), '{}')
+  from ops.project_members m
+  where m.member = ops.current_actor()
+$$;
+
+--
+-- Name: project_members; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.project_members (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    member text NOT NULL,
+    role text NOT NULL,
+    env_type text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text NOT NULL,
+    CONSTRAINT project_members_env_type_check CHECK (((env_type IS NULL) OR (env_type = ANY (ARRAY['production'::text, 'staging'::text, 'preview'::text, 'dev'::text]))))
+);
+
+ALTER TABLE ONLY ops.project_members FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: add_member(uuid, text, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.add_member(p_project uuid, p_member text, p_role text, p_env_type text DEFAULT NULL::text) RETURNS ops.project_members
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_row ops.project_members;
+begin
+  perform ops.require_role(p_project, array['admin'], 'add members');
+  if not exists (select 1 from ops.roles r where r.name = p_role) then
+    raise exception 'unknown role "%": use admin, tester, developer or viewer', p_role using errcode = 'OS400';
+  end if;
+  insert into ops.project_members (project_id, member, role, env_type, created_by)
+  values (p_project, p_member, p_role, p_env_type, ops.current_actor())
+  on conflict (project_id, member, coalesce(env_type, '*')) do update set role = excluded.role
+  returning * into v_row;
+  perform ops.record_audit(p_project, 'member.add', p_member, null, null,
+    jsonb_build_object('role', p_role, 'env_type', p_env_type));
+  return v_row;
+end
+$$;
+
+--
+-- Name: append_event(bigint, text, text, jsonb, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.append_event(p_run bigint, p_level text, p_message text, p_payload jsonb DEFAULT '{}'::jsonb, p_phase text DEFAULT NULL::text, p_worker text DEFAULT NULL::text, p_attempt integer DEFAULT NULL::integer) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_run ops.runs;
+  v_id bigint;
+begin
+  if p_worker is not null then
+    v_run := ops.require_lease(p_run, p_worker, p_attempt);
+  else
+    select * into v_run from ops.runs r where r.id = p_run;
+    if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+      raise exception 'run % not found', p_run using errcode = 'OS404';
+    end if;
+    perform ops.require_role(v_run.project_id, array['developer', 'tester'], 'write run events');
+  end if;
+  insert into ops.run_events (run_id, project_id, level, phase, message, payload, attempt)
+  values (p_run, v_run.project_id, p_level, p_phase, p_message, coalesce(p_payload, '{}'), v_run.attempts)
+  returning id into v_id;
+  if p_phase is not null and p_phase is distinct from v_run.phase then
+    update ops.runs r set phase = p_phase where r.id = p_run;
+  end if;
+  perform pg_notify('ops_run_' || p_run, v_id::text);
+  return v_id;
+exception when check_violation then
+  raise exception 'invalid event level "%": use debug, info, warn or error', p_level using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: audit_canonical(uuid, bigint, timestamp with time zone, text, text, text, text, bigint, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.audit_canonical(p_project uuid, p_seq bigint, p_at timestamp with time zone, p_actor text, p_action text, p_target text, p_env text, p_run bigint, p_payload jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'project_id', p_project, 'seq', p_seq,
+    'at', to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'actor', p_actor, 'action', p_action, 'target', p_target, 'env', p_env, 'run_id', p_run,
+    'payload', p_payload)::text
+$$;
+
+--
+-- Name: runs; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.runs (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    env text,
+    type text NOT NULL,
+    state text DEFAULT 'queued'::text NOT NULL,
+    git_sha text,
+    ref text,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    result jsonb,
+    phase text,
+    priority smallint DEFAULT 0 NOT NULL,
+    run_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts smallint DEFAULT 0 NOT NULL,
+    max_attempts smallint DEFAULT 5 NOT NULL,
+    backoff_ms integer DEFAULT 1000 NOT NULL,
+    exclusive boolean DEFAULT false NOT NULL,
+    locked_by text,
+    lease_expires_at timestamp with time zone,
+    cancel_requested boolean DEFAULT false NOT NULL,
+    last_error text,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT runs_attempts_check CHECK (((attempts >= 0) AND (max_attempts >= 1))),
+    CONSTRAINT runs_lock_check CHECK (((state = ANY (ARRAY['claimed'::text, 'running'::text])) = ((locked_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
+    CONSTRAINT runs_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'claimed'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text, 'timed_out'::text]))),
+    CONSTRAINT runs_type_check CHECK ((type ~ '^[a-z][a-z0-9_-]{0,39}$'::text))
+);
+
+ALTER TABLE ONLY ops.runs FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: cancel_run(bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.cancel_run(p_run bigint) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  select * into v_run from ops.runs r where r.id = p_run for update;
+  if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+    raise exception 'run % not found', p_run using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_run.project_id, array['developer', 'tester'], 'cancel runs');
+  if v_run.state = 'queued' then
+    update ops.runs r set state = 'cancelled', finished_at = now(), updated_at = now(), cancel_requested = true
+    where r.id = p_run returning * into v_run;
+    perform pg_notify('ops_run_' || p_run, 'end');
+  elsif v_run.state in ('claimed', 'running') then
+    update ops.runs r set cancel_requested = true, updated_at = now() where r.id = p_run returning * into v_run;
+    perform pg_notify('ops_run_' || p_run, 'cancel');
+  else
+    raise exception 'run % already ended (%)', p_run, v_run.state using errcode = 'OS409';
+  end if;
+  perform ops.record_audit(v_run.project_id, 'run.cancel', p_run::text, v_run.env, p_run, '{}');
+  return v_run;
+end
+$$;
+
+--
+-- Name: claim_next_run(text, integer, text[]); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.claim_next_run(p_worker text, p_lease_seconds integer DEFAULT 60, p_types text[] DEFAULT NULL::text[]) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    SET enable_sort TO 'off'
+    AS $$
+declare
+  v_projects uuid[] := ops.actor_project_ids();
+  v_id bigint;
+  v_exclusive boolean;
+  v_project uuid;
+  v_env text;
+begin
+  select r.id, r.exclusive, r.project_id, r.env into v_id, v_exclusive, v_project, v_env
+  from ops.runs r
+  where r.state = 'queued' and r.run_at <= now()
+    and r.project_id = any (v_projects)
+    and (p_types is null or r.type = any (p_types))
+    and (not r.exclusive or not exists (
+      select 1 from ops.runs o
+      where o.project_id = r.project_id and o.env = r.env and o.exclusive and o.state in ('claimed', 'running')))
+  order by r.priority, r.run_at, r.id
+  limit 1
+  for update skip locked;
+  if v_id is null then
+    return;
+  end if;
+  if v_exclusive then
+    if not pg_try_advisory_xact_lock(hashtextextended('ops.env:' || v_project::text || ':' || v_env, 0)) then
+      return;
+    end if;
+    if exists (select 1 from ops.runs o where o.project_id = v_project and o.env = v_env and o.exclusive
+               and o.state in ('claimed', 'running')) then
+      return;
+    end if;
+  end if;
+  return query
+    update ops.runs r set state = 'claimed', locked_by = p_worker, attempts = r.attempts + 1,
+      lease_expires_at = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+    where r.id = v_id
+    returning r.*;
+end
+$$;
+
+--
+-- Name: claim_run(bigint, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.claim_run(p_run bigint, p_worker text, p_lease_seconds integer DEFAULT 60) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  select * into v_run from ops.runs r where r.id = p_run for update;
+  if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+    raise exception 'run % not found', p_run using errcode = 'OS404';
+  end if;
+  if v_run.state <> 'queued' then
+    raise exception 'run % is % (attempt %, worker %), not queued', p_run, v_run.state, v_run.attempts,
+      coalesce(v_run.locked_by, '-') using errcode = 'OS409';
+  end if;
+  if v_run.exclusive then
+    if not pg_try_advisory_xact_lock(hashtextextended('ops.env:' || v_run.project_id::text || ':' || v_run.env, 0)) then
+      return;
+    end if;
+    if exists (select 1 from ops.runs o where o.project_id = v_run.project_id and o.env = v_run.env and o.exclusive
+               and o.state in ('claimed', 'running') and o.id <> p_run) then
+      return;
+    end if;
+  end if;
+  return query
+    update ops.runs r set state = 'claimed', locked_by = p_worker, attempts = r.attempts + 1,
+      lease_expires_at = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+    where r.id = p_run
+    returning r.*;
+end
+$$;
+
+--
+-- Name: backups; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.backups (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    environment text NOT NULL,
+    kind text DEFAULT 'manual'::text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    run_id bigint,
+    storage text,
+    location text,
+    manifest jsonb,
+    size_bytes bigint,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT backups_kind_check CHECK ((kind = ANY (ARRAY['daily'::text, 'manual'::text, 'pre-deploy'::text, 'safety'::text]))),
+    CONSTRAINT backups_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'complete'::text, 'failed'::text, 'deleted'::text])))
+);
+
+ALTER TABLE ONLY ops.backups FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: create_backup(uuid, text, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_backup(p_project uuid, p_env text, p_kind text DEFAULT 'manual'::text, p_run bigint DEFAULT NULL::bigint) RETURNS ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_backup ops.backups;
+begin
+  perform ops.require_role(p_project, array['admin'], 'create backups');
+  insert into ops.backups (project_id, environment, kind, run_id, created_by)
+  values (p_project, p_env, p_kind, p_run, ops.current_actor())
+  returning * into v_backup;
+  perform ops.record_audit(p_project, 'backup.create', v_backup.id::text, p_env, p_run, jsonb_build_object('kind', p_kind));
+  return v_backup;
+exception when check_violation then
+  raise exception 'invalid backup kind "%": use daily, manual, pre-deploy or safety', p_kind using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: projects; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.projects (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text NOT NULL,
+    CONSTRAINT projects_name_check CHECK ((name ~ '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$'::text))
+);
+
+ALTER TABLE ONLY ops.projects FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: create_project(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_project(p_name text) RETURNS ops.projects
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare v_project ops.projects;
+begin
+  if p_name !~ '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$' then
+    raise exception 'invalid project name "%": use lowercase letters, digits and dashes (at most 40)', p_name using errcode = 'OS400';
+  end if;
+  insert into ops.projects (name, created_by) values (p_name, ops.current_actor()) returning * into v_project;
+  insert into ops.project_members (project_id, member, role, created_by)
+  values (v_project.id, ops.current_actor(), 'admin', ops.current_actor());
+  perform ops.record_audit(v_project.id, 'project.create', p_name, null, null, jsonb_build_object('name', p_name));
+  return v_project;
+exception when unique_violation then
+  raise exception 'project "%" already exists', p_name using errcode = 'OS409';
+end
+$_$;
+
+--
+-- Name: current_actor(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.current_actor() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select case
+    when nullif(current_setting('request.jwt.claims', true), '') is not null
+         and pg_catalog.pg_has_role(session_user, 'ops_authenticator', 'member')
+    then coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
+    else session_user::text
+  end
+$$;
+
+--
+-- Name: env_roles(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.env_roles(p_type text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case p_type
+    when 'production' then array['admin']
+    when 'staging' then array['tester']
+    else array['developer', 'tester']
+  end
+$$;
+
+--
+-- Name: environments; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.environments (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    name text NOT NULL,
+    type text NOT NULL,
+    branch text,
+    status text DEFAULT 'creating'::text NOT NULL,
+    url text,
+    current_release text,
+    database_name text,
+    ttl_expires_at timestamp with time zone,
+    settings jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    destroyed_at timestamp with time zone,
+    CONSTRAINT environments_name_check CHECK ((name ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'::text)),
+    CONSTRAINT environments_status_check CHECK ((status = ANY (ARRAY['creating'::text, 'active'::text, 'failed'::text, 'destroying'::text, 'destroyed'::text]))),
+    CONSTRAINT environments_type_check CHECK ((type = ANY (ARRAY['production'::text, 'staging'::text, 'preview'::text, 'dev'::text])))
+);
+
+ALTER TABLE ONLY ops.environments FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: expired_environments(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.expired_environments(p_project uuid, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF ops.environments
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select * from ops.environments e
+  where e.project_id = p_project and e.project_id = any (ops.actor_project_ids())
+    and e.status in ('active', 'failed') and e.ttl_expires_at is not null and e.ttl_expires_at <= p_now
+  order by e.ttl_expires_at
+$$;
+
+--
+-- Name: finish_run(bigint, text, integer, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.finish_run(p_run bigint, p_worker text, p_attempt integer, p_status text, p_error text DEFAULT NULL::text, p_result jsonb DEFAULT NULL::jsonb) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  if p_status not in ('succeeded', 'failed', 'cancelled', 'timed_out') then
+    raise exception 'invalid final status "%"', p_status using errcode = 'OS400';
+  end if;
+  select * into v_run from ops.runs r where r.id = p_run for update;
+  if v_run.id is not null and v_run.state = p_status and v_run.attempts = p_attempt
+     and v_run.result ->> '_finished_by' = p_worker then
+    return v_run;
+  end if;
+  v_run := ops.require_lease(p_run, p_worker, p_attempt);
+  if not exists (select 1 from ops.run_transitions t where t.from_state = v_run.state and t.to_state = p_status) then
+    raise exception 'run % cannot go from % to %', p_run, v_run.state, p_status using errcode = 'OS409';
+  end if;
+  update ops.runs r set state = p_status, finished_at = now(), updated_at = now(),
+    locked_by = null, lease_expires_at = null,
+    last_error = coalesce(p_error, r.last_error),
+    result = coalesce(p_result, '{}') || jsonb_build_object('_finished_by', p_worker)
+  where r.id = p_run returning * into v_run;
+  insert into ops.run_events (run_id, project_id, level, message, payload, attempt)
+  values (p_run, v_run.project_id, case when p_status = 'succeeded' then 'info' else 'error' end,
+          'run ' || p_status || coalesce(': ' || p_error, ''), jsonb_build_object('state', p_status), p_attempt);
+  perform pg_notify('ops_run_' || p_run, 'end');
+  return v_run;
+end
+$$;
+
+--
+-- Name: has_role(uuid, text[], text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.has_role(p_project uuid, p_roles text[], p_env_type text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select exists (
+    select 1 from ops.project_members m
+    where m.project_id = p_project
+      and m.member = ops.current_actor()
+      and (m.role = 'admin' or m.role = any (p_roles))
+      and (m.env_type is null or m.env_type = p_env_type)
+  )
+$$;
+
+--
+-- Name: heartbeat(bigint, text, integer, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.heartbeat(p_run bigint, p_worker text, p_attempt integer, p_lease_seconds integer DEFAULT 60) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  v_run := ops.require_lease(p_run, p_worker, p_attempt);
+  update ops.runs r set lease_expires_at = now() + make_interval(secs => p_lease_seconds), updated_at = now()
+  where r.id = p_run;
+  return v_run.cancel_requested;
+end
+$$;
+
+--
+-- Name: is_exclusive_type(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.is_exclusive_type(p_type text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up') $$;
+
+--
+-- Name: project_id_by_name(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.project_id_by_name(p_name text) RETURNS uuid
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_id uuid;
+begin
+  select p.id into v_id from ops.projects p
+  where p.name = p_name and p.id = any (ops.actor_project_ids());
+  if v_id is null then
+    raise exception 'project "%" not found (or you are not a member)', p_name using errcode = 'OS404';
+  end if;
+  return v_id;
+end
+$$;
+
+--
+-- Name: prune_events(interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.prune_events(p_older_than interval) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_count bigint;
+begin
+  delete from ops.run_events e
+  where e.at < now() - p_older_than
+    and e.project_id in (select m.project_id from ops.project_members m
+                         where m.member = ops.current_actor() and m.role = 'admin');
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$$;
+
+--
+-- Name: queue_run(uuid, text, text, text, text, jsonb, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.queue_run(p_project uuid, p_env text, p_git_sha text, p_ref text, p_type text, p_payload jsonb DEFAULT '{}'::jsonb, p_options jsonb DEFAULT '{}'::jsonb) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  perform ops.require_role(p_project, array['developer', 'tester'], 'queue runs');
+  insert into ops.runs (project_id, env, type, git_sha, ref, payload, priority, run_at, max_attempts, backoff_ms, exclusive, created_by)
+  values (p_project, p_env, p_type, p_git_sha, p_ref, coalesce(p_payload, '{}'),
+          coalesce((p_options ->> 'priority')::smallint, 0),
+          now() + make_interval(secs => coalesce((p_options ->> 'delay_seconds')::double precision, 0)),
+          coalesce((p_options ->> 'max_attempts')::smallint, 5),
+          coalesce((p_options ->> 'backoff_ms')::integer, 1000),
+          p_env is not null and ops.is_exclusive_type(p_type),
+          ops.current_actor())
+  returning * into v_run;
+  perform ops.record_audit(p_project, 'run.queue', v_run.id::text, p_env, v_run.id,
+    jsonb_build_object('type', p_type, 'ref', p_ref, 'git_sha', p_git_sha));
+  perform pg_notify('ops_runs_queued', v_run.id::text);
+  return v_run;
+exception when check_violation then
+  raise exception 'invalid run: %', sqlerrm using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: record_audit(uuid, text, text, text, bigint, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_audit(p_project uuid, p_action text, p_target text DEFAULT NULL::text, p_env text DEFAULT NULL::text, p_run bigint DEFAULT NULL::bigint, p_payload jsonb DEFAULT '{}'::jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare v_id bigint;
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'actor "%" is not a member of project %', ops.current_actor(), p_project using errcode = 'OS403';
+  end if;
+  if p_action !~ '^[a-z][a-z0-9_.-]{0,63}$' then
+    raise exception 'invalid audit action "%"', p_action using errcode = 'OS400';
+  end if;
+  insert into ops.audit_log (project_id, seq, at, actor, action, target, env, run_id, payload, prev_hash, hash)
+  values (p_project, 0, now(), '', p_action, p_target, p_env, p_run, coalesce(p_payload, '{}'), '', '')
+  returning id into v_id;
+  return v_id;
+end
+$_$;
+
+--
+-- Name: remove_member(uuid, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.remove_member(p_project uuid, p_member text, p_env_type text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_count int;
+begin
+  perform ops.require_role(p_project, array['admin'], 'remove members');
+  delete from ops.project_members m
+  where m.project_id = p_project and m.member = p_member
+    and coalesce(m.env_type, '*') = coalesce(p_env_type, '*');
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform ops.record_audit(p_project, 'member.remove', p_member, null, null, jsonb_build_object('env_type', p_env_type));
+  end if;
+  return v_count > 0;
+end
+$$;
+
+--
+-- Name: require_lease(bigint, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.require_lease(p_run bigint, p_worker text, p_attempt integer) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  select * into v_run from ops.runs r where r.id = p_run for update;
+  if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+    raise exception 'run % not found', p_run using errcode = 'OS404';
+  end if;
+  if v_run.state not in ('claimed', 'running') or v_run.locked_by is distinct from p_worker
+     or v_run.attempts <> p_attempt then
+    raise exception 'lease lost: run % attempt % is not held by worker % (state %, attempt %, worker %)',
+      p_run, p_attempt, p_worker, v_run.state, v_run.attempts, coalesce(v_run.locked_by, '-')
+      using errcode = 'OS409';
+  end if;
+  return v_run;
+end
+$$;
+
+--
+-- Name: require_role(uuid, text[], text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.require_role(p_project uuid, p_roles text[], p_action text, p_env_type text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if not ops.has_role(p_project, p_roles, p_env_type) then
+    raise exception 'actor "%" may not %: needs role % on project %', ops.current_actor(), p_action,
+      array_to_string(p_roles, ' or '), p_project
+      using errcode = 'OS403';
+  end if;
+end
+$$;
+
+--
+-- Name: restores; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.restores (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    backup_id uuid NOT NULL,
+    target_env text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    run_id bigint,
+    new_database text,
+    previous_database text,
+    keep_previous_until timestamp with time zone,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT restores_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'verifying'::text, 'switched'::text, 'confirmed'::text, 'failed'::text, 'rolled_back'::text])))
+);
+
+ALTER TABLE ONLY ops.restores FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: restore_backup(uuid, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.restore_backup(p_backup uuid, p_target_env text, p_run bigint DEFAULT NULL::bigint) RETURNS ops.restores
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_backup ops.backups;
+  v_restore ops.restores;
+begin
+  select * into v_backup from ops.backups b where b.id = p_backup;
+  if v_backup.id is null or not (v_backup.project_id = any (ops.actor_project_ids())) then
+    raise exception 'backup % not found', p_backup using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_backup.project_id, array['admin'], 'restore backups');
+  if v_backup.status <> 'complete' then
+    raise exception 'backup % is %, not complete: it cannot be restored', p_backup, v_backup.status using errcode = 'OS409';
+  end if;
+  insert into ops.restores (project_id, backup_id, target_env, run_id, created_by)
+  values (v_backup.project_id, p_backup, p_target_env, p_run, ops.current_actor())
+  returning * into v_restore;
+  perform ops.record_audit(v_backup.project_id, 'backup.restore', p_backup::text, p_target_env, p_run,
+    jsonb_build_object('restore_id', v_restore.id));
+  return v_restore;
+end
+$$;
+
+--
+-- Name: set_environment_state(uuid, text, text, text, text, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.set_environment_state(p_project uuid, p_name text, p_status text, p_url text DEFAULT NULL::text, p_release text DEFAULT NULL::text, p_database text DEFAULT NULL::text, p_run bigint DEFAULT NULL::bigint) RETURNS ops.environments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_env ops.environments;
+begin
+  select * into v_env from ops.environments e
+  where e.project_id = p_project and e.name = p_name and e.status <> 'destroyed' for update;
+  if v_env.id is null then
+    raise exception 'environment "%" not found', p_name using errcode = 'OS404';
+  end if;
+  perform ops.require_role(p_project, ops.env_roles(v_env.type), 'change ' || v_env.type || ' environments', v_env.type);
+  update ops.environments e set status = p_status, url = coalesce(p_url, e.url),
+    current_release = coalesce(p_release, e.current_release), database_name = coalesce(p_database, e.database_name),
+    updated_at = now(), destroyed_at = case when p_status = 'destroyed' then now() end
+  where e.id = v_env.id returning * into v_env;
+  perform ops.record_audit(p_project, 'env.' || p_status, p_name, p_name, p_run,
+    jsonb_build_object('url', p_url, 'release', p_release, 'database', p_database));
+  return v_env;
+exception when check_violation then
+  raise exception 'invalid environment status "%"', p_status using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: start_run(bigint, text, integer, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.start_run(p_run bigint, p_worker text, p_attempt integer, p_lease_seconds integer DEFAULT 60) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_run ops.runs;
+  v_event bigint;
+begin
+  v_run := ops.require_lease(p_run, p_worker, p_attempt);
+  if v_run.state = 'running' then
+    return v_run;
+  end if;
+  update ops.runs r set state = 'running', started_at = coalesce(r.started_at, now()), updated_at = now(),
+    lease_expires_at = now() + make_interval(secs => p_lease_seconds)
+  where r.id = p_run returning * into v_run;
+  insert into ops.run_events (run_id, project_id, level, message, payload, attempt)
+  values (p_run, v_run.project_id, 'info', format('attempt %s of %s started on worker %s', p_attempt, v_run.max_attempts, p_worker),
+          jsonb_build_object('worker', p_worker, 'attempt', p_attempt), p_attempt)
+  returning id into v_event;
+  perform pg_notify('ops_run_' || p_run, v_event::text);
+  return v_run;
+end
+$$;
+
+--
+-- Name: sweep_expired_runs(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.sweep_expired_runs() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_run record;
+  v_count integer := 0;
+  v_error text;
+begin
+  for v_run in
+    select r.id, r.project_id, r.attempts, r.max_attempts, r.backoff_ms, r.locked_by, r.last_error
+    from ops.runs r
+    where r.state in ('claimed', 'running') and r.lease_expires_at < now()
+      and r.project_id = any (ops.actor_project_ids())
+    for update skip locked
+  loop
+    v_error := format('lease expired (worker %s, attempt %s)', v_run.locked_by, v_run.attempts);
+    if v_run.attempts < v_run.max_attempts then
+      update ops.runs r set state = 'queued', locked_by = null, lease_expires_at = null, updated_at = now(),
+        last_error = coalesce(r.last_error || '; ', '') || v_error,
+        run_at = now() + make_interval(secs => least(3600.0, v_run.backoff_ms / 1000.0 * power(2, greatest(v_run.attempts - 1, 0))))
+      where r.id = v_run.id;
+    else
+      update ops.runs r set state = 'failed', locked_by = null, lease_expires_at = null, updated_at = now(),
+        finished_at = now(), last_error = coalesce(r.last_error || '; ', '') || v_error || '; max attempts reached'
+      where r.id = v_run.id;
+      perform pg_notify('ops_run_' || v_run.id, 'end');
+    end if;
+    insert into ops.run_events (run_id, project_id, level, message, attempt)
+    values (v_run.id, v_run.project_id, 'warn', v_error, v_run.attempts);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+
+--
+-- Name: transition_run(bigint, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.transition_run(p_run bigint, p_from text, p_to text) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_run ops.runs;
+begin
+  if not exists (select 1 from ops.run_transitions t where t.from_state = p_from and t.to_state = p_to) then
+    raise exception 'run state % -> % is not a transition', p_from, p_to using errcode = 'OS400';
+  end if;
+  update ops.runs r set state = p_to, updated_at = now(),
+    locked_by = case when p_to in ('claimed', 'running') then r.locked_by end,
+    lease_expires_at = case when p_to in ('claimed', 'running') then r.lease_expires_at end,
+    finished_at = case when p_to in ('succeeded', 'failed', 'cancelled', 'timed_out') then now() end
+  where r.id = p_run and r.state = p_from
+    and r.project_id = any (ops.actor_project_ids())
+  returning * into v_run;
+  if v_run.id is null then
+    raise exception 'run % is not in state %', p_run, p_from using errcode = 'OS409';
+  end if;
+  return v_run;
+end
+$$;
+
+--
+-- Name: upsert_environment(uuid, text, text, text, timestamp with time zone, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.upsert_environment(p_project uuid, p_name text, p_type text, p_branch text, p_ttl_expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_settings jsonb DEFAULT '{}'::jsonb) RETURNS ops.environments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_env ops.environments;
+  v_created boolean := false;
+begin
+  perform ops.require_role(p_project, ops.env_roles(p_type), 'change ' || p_type || ' environments', p_type);
+  select * into v_env from ops.environments e
+  where e.project_id = p_project and e.name = p_name and e.status <> 'destroyed' for update;
+  if v_env.id is null then
+    insert into ops.environments (project_id, name, type, branch, ttl_expires_at, settings)
+    values (p_project, p_name, p_type, p_branch, p_ttl_expires_at, coalesce(p_settings, '{}'))
+    returning * into v_env;
+    v_created := true;
+  else
+    if v_env.type <> p_type then
+      raise exception 'environment "%" is a % environment, not %', p_name, v_env.type, p_type using errcode = 'OS409';
+    end if;
+    update ops.environments e set branch = coalesce(p_branch, e.branch),
+      ttl_expires_at = coalesce(p_ttl_expires_at, e.ttl_expires_at),
+      settings = e.settings || coalesce(p_settings, '{}'), updated_at = now()
+    where e.id = v_env.id returning * into v_env;
+  end if;
+  perform ops.record_audit(p_project, case when v_created then 'env.create' else 'env.update' end, p_name, p_name, null,
+    jsonb_build_object('type', p_type, 'branch', p_branch, 'ttl_expires_at', p_ttl_expires_at));
+  return v_env;
+exception when check_violation then
+  raise exception 'invalid environment: %', sqlerrm using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: approvals; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.approvals (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    action text NOT NULL,
+    environment text NOT NULL,
+    release text,
+    reason text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    requested_by text NOT NULL,
+    decided_by text,
+    decided_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    CONSTRAINT approvals_action_check CHECK ((action = ANY (ARRAY['deploy'::text, 'promote'::text, 'restore'::text, 'exec'::text]))),
+    CONSTRAINT approvals_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text, 'expired'::text])))
+);
+
+ALTER TABLE ONLY ops.approvals FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.artifacts (
+    id bigint NOT NULL,
+    run_id bigint,
+    project_id uuid NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    uri text NOT NULL,
+    sha256 text,
+    size_bytes bigint,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY ops.artifacts FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: artifacts_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.artifacts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.artifacts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: audit_log; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.audit_log (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    at timestamp with time zone NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    target text,
+    env text,
+    run_id bigint,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    prev_hash text NOT NULL,
+    hash text NOT NULL
+);
+
+ALTER TABLE ONLY ops.audit_log FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_log_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: migrations; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.migrations (
+    id integer NOT NULL,
+    name text NOT NULL,
+    breaking boolean DEFAULT false NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY ops.migrations FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: policies; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.policies (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    env_type text NOT NULL,
+    rules jsonb DEFAULT '[]'::jsonb NOT NULL,
+    updated_by text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT policies_env_type_check CHECK ((env_type = ANY (ARRAY['production'::text, 'staging'::text, 'preview'::text, 'dev'::text])))
+);
+
+ALTER TABLE ONLY ops.policies FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: policies_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.policies ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.policies_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: project_members_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.project_members ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.project_members_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: roles; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.roles (
+    name text NOT NULL,
+    rank smallint NOT NULL,
+    description text NOT NULL
+);
+
+ALTER TABLE ONLY ops.roles FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: run_events; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.run_events (
+    id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    level text NOT NULL,
+    phase text,
+    message text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    attempt smallint,
+    CONSTRAINT run_events_level_check CHECK ((level = ANY (ARRAY['debug'::text, 'info'::text, 'warn'::text, 'error'::text])))
+);
+
+ALTER TABLE ONLY ops.run_events FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: run_events_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.run_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.run_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: run_transitions; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.run_transitions (
+    from_state text NOT NULL,
+    to_state text NOT NULL
+);
+
+ALTER TABLE ONLY ops.run_transitions FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: runs_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: approvals approvals_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approvals
+    ADD CONSTRAINT approvals_pkey PRIMARY KEY (id);
+
+--
+-- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifacts
+    ADD CONSTRAINT artifacts_pkey PRIMARY KEY (id);
+
+--
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: audit_log audit_log_project_seq_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.audit_log
+    ADD CONSTRAINT audit_log_project_seq_key UNIQUE (project_id, seq);
+
+--
+-- Name: backups backups_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backups
+    ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
+
+--
+-- Name: environments environments_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.environments
+    ADD CONSTRAINT environments_pkey PRIMARY KEY (id);
+
+--
+-- Name: migrations migrations_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.migrations
+    ADD CONSTRAINT migrations_pkey PRIMARY KEY (id);
+
+--
+-- Name: policies policies_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.policies
+    ADD CONSTRAINT policies_pkey PRIMARY KEY (id);
+
+--
+-- Name: policies policies_project_env_type_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.policies
+    ADD CONSTRAINT policies_project_env_type_key UNIQUE (project_id, env_type);
+
+--
+-- Name: project_members project_members_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.project_members
+    ADD CONSTRAINT project_members_pkey PRIMARY KEY (id);
+
+--
+-- Name: projects projects_name_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.projects
+    ADD CONSTRAINT projects_name_key UNIQUE (name);
+
+--
+-- Name: projects projects_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
+
+--
+-- Name: restores restores_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.restores
+    ADD CONSTRAINT restores_pkey PRIMARY KEY (id);
+
+--
+-- Name: roles roles_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.roles
+    ADD CONSTRAINT roles_pkey PRIMARY KEY (name);
+
+--
+-- Name: run_events run_events_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.run_events
+    ADD CONSTRAINT run_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: run_transitions run_transitions_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.run_transitions
+    ADD CONSTRAINT run_transitions_pkey PRIMARY KEY (from_state, to_state);
+
+--
+-- Name: runs runs_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.runs
+    ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: approvals_pending_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX approvals_pending_index ON ops.approvals USING btree (project_id, environment) WHERE (status = 'pending'::text);
+
+--
+-- Name: artifacts_run_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX artifacts_run_index ON ops.artifacts USING btree (run_id);
+
+--
+-- Name: backups_env_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX backups_env_index ON ops.backups USING btree (project_id, environment, created_at DESC);
+
+--
+-- Name: environments_live_name_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX environments_live_name_index ON ops.environments USING btree (project_id, name) WHERE (status <> 'destroyed'::text);
+
+--
+-- Name: environments_ttl_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX environments_ttl_index ON ops.environments USING btree (ttl_expires_at) WHERE ((status = 'active'::text) AND (ttl_expires_at IS NOT NULL));
+
+--
+-- Name: project_members_member_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX project_members_member_index ON ops.project_members USING btree (member);
+
+--
+-- Name: project_members_unique_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX project_members_unique_index ON ops.project_members USING btree (project_id, member, COALESCE(env_type, '*'::text));
+
+--
+-- Name: restores_backup_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX restores_backup_index ON ops.restores USING btree (backup_id);
+
+--
+-- Name: run_events_at_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX run_events_at_index ON ops.run_events USING btree (at);
+
+--
+-- Name: run_events_run_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX run_events_run_index ON ops.run_events USING btree (run_id, id);
+
+--
+-- Name: runs_available_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX runs_available_index ON ops.runs USING btree (priority, run_at, id) WHERE (state = 'queued'::text);
+
+--
+-- Name: runs_env_exclusive_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX runs_env_exclusive_index ON ops.runs USING btree (project_id, env) WHERE (exclusive AND (state = ANY (ARRAY['claimed'::text, 'running'::text])));
+
+--
+-- Name: runs_lease_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX runs_lease_index ON ops.runs USING btree (lease_expires_at) WHERE (state = ANY (ARRAY['claimed'::text, 'running'::text]));
+
+--
+-- Name: runs_project_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX runs_project_index ON ops.runs USING btree (project_id, id DESC);
+
+--
+-- Name: audit_log _100_audit_no_truncate; Type: TRIGGER; Schema: ops; Owner: -
+--
+
+CREATE TRIGGER _100_audit_no_truncate BEFORE TRUNCATE ON ops.audit_log FOR EACH STATEMENT EXECUTE FUNCTION ops._100_audit_append_only();
+
+--
+-- Name: audit_log _100_audit_no_update; Type: TRIGGER; Schema: ops; Owner: -
+--
+
+CREATE TRIGGER _100_audit_no_update BEFORE DELETE OR UPDATE ON ops.audit_log FOR EACH ROW EXECUTE FUNCTION ops._100_audit_append_only();
+
+--
+-- Name: audit_log _500_audit_chain; Type: TRIGGER; Schema: ops; Owner: -
+--
+
+CREATE TRIGGER _500_audit_chain BEFORE INSERT ON ops.audit_log FOR EACH ROW EXECUTE FUNCTION ops._500_audit_chain();
+
+--
+-- Name: approvals approvals_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approvals
+    ADD CONSTRAINT approvals_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: artifacts artifacts_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifacts
+    ADD CONSTRAINT artifacts_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: artifacts artifacts_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifacts
+    ADD CONSTRAINT artifacts_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: audit_log audit_log_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.audit_log
+    ADD CONSTRAINT audit_log_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id);
+
+--
+-- Name: backups backups_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backups
+    ADD CONSTRAINT backups_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: backups backups_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backups
+    ADD CONSTRAINT backups_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: environments environments_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.environments
+    ADD CONSTRAINT environments_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: policies policies_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.policies
+    ADD CONSTRAINT policies_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: project_members project_members_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.project_members
+    ADD CONSTRAINT project_members_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: project_members project_members_role_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.project_members
+    ADD CONSTRAINT project_members_role_fkey FOREIGN KEY (role) REFERENCES ops.roles(name);
+
+--
+-- Name: restores restores_backup_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.restores
+    ADD CONSTRAINT restores_backup_id_fkey FOREIGN KEY (backup_id) REFERENCES ops.backups(id);
+
+--
+-- Name: restores restores_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.restores
+    ADD CONSTRAINT restores_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: restores restores_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.restores
+    ADD CONSTRAINT restores_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE SET NULL;
+
+--
+-- Name: run_events run_events_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.run_events
+    ADD CONSTRAINT run_events_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE CASCADE;
+
+--
+-- Name: runs runs_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.runs
+    ADD CONSTRAINT runs_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: approvals; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.approvals ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: approvals approvals_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY approvals_member ON ops.approvals USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: artifacts; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.artifacts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: artifacts artifacts_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY artifacts_member ON ops.artifacts USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: audit_log; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.audit_log ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_log audit_log_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY audit_log_member ON ops.audit_log USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: backups; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.backups ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: backups backups_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY backups_member ON ops.backups USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: environments; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.environments ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: environments environments_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY environments_member ON ops.environments USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: migrations; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.migrations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: migrations migrations_read; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY migrations_read ON ops.migrations FOR SELECT USING (true);
+
+--
+-- Name: policies; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.policies ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: policies policies_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY policies_member ON ops.policies USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: project_members; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.project_members ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: project_members project_members_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY project_members_member ON ops.project_members USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: projects; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.projects ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: projects projects_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY projects_member ON ops.projects USING ((id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: restores; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.restores ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: restores restores_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY restores_member ON ops.restores USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: roles; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.roles ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: roles roles_read; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY roles_read ON ops.roles FOR SELECT USING (true);
+
+--
+-- Name: run_events; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.run_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: run_events run_events_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY run_events_member ON ops.run_events USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: run_transitions; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.run_transitions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: run_transitions run_transitions_read; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY run_transitions_read ON ops.run_transitions FOR SELECT USING (true);
+
+--
+-- Name: runs; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.runs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: runs runs_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY runs_member ON ops.runs USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- PostgreSQL database dump complete
+--
