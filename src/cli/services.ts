@@ -7,6 +7,7 @@ import type {OdooShConfig} from '../core/config/schema.js';
 import {stateLocation, type StateLocation} from '../core/state/state-location.js';
 import type {StateService} from '../core/state/state-service.js';
 import type {RunService} from '../core/run/run-service.js';
+import type {PeriodicTask} from '../core/run/runner.js';
 import type {AuditService} from '../core/audit/audit-service.js';
 import type {EnvironmentService} from '../core/environments/environment-service.js';
 import type {RuntimeService} from '../core/environments/runtime-service.js';
@@ -48,6 +49,8 @@ export interface Services {
   provider(): Promise<Provider>;
   environments(): Promise<EnvironmentService>;
   runtime(): Promise<RuntimeService>;
+  /** Housekeeping the runner does besides executing runs. */
+  periodicTasks(): Promise<PeriodicTask[]>;
   close(): Promise<void>;
 }
 
@@ -128,7 +131,7 @@ export function createServices(opts: ServicesOptions): Services {
     return service.registerRunType(previewUpRunType(lifecycle)).registerRunType(destroyRunType(lifecycle));
   });
 
-  return {
+  const services: Services = {
     clock,
     logger,
     events,
@@ -145,6 +148,17 @@ export function createServices(opts: ServicesOptions): Services {
     }),
     runs,
     provider,
+    periodicTasks: async () => {
+      const envs = await services.environments();
+      return [{
+        name: 'preview reap',
+        everyMs: 60_000,
+        // Destroy runs are queued (detached): this worker executes them like any other run.
+        run: async (signal) => {
+          await envs.reap({detach: true, signal});
+        },
+      }];
+    },
     runtime: once(async () => {
       const {RuntimeService} = await import('../core/environments/runtime-service.js');
       return new RuntimeService({provider, environments: environmentRepository, pool: () => pool(), projectId});
@@ -164,4 +178,5 @@ export function createServices(opts: ServicesOptions): Services {
       await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     },
   };
+  return services;
 }

@@ -9,7 +9,9 @@ export default class Status extends BaseCommand<typeof Status> {
 
   async run(): Promise<StatusResult> {
     const status = await (await (await this.services()).runtime()).status(this.signal);
-    this.out(`Provider: ${status.provider}`);
+    this.out(`Provider:   ${status.provider}`);
+    this.out(`PostgreSQL: ${status.infrastructure.postgres.host}:${status.infrastructure.postgres.port} (running)`);
+    if (status.infrastructure.router) this.out(`Router:     ${status.infrastructure.router.url}`);
     this.table(status.environments.map((e) => ({
       name: e.name, type: e.type, status: e.status, url: e.url,
       odoo: e.instances.map((i) => `${i.state}${i.routed ? '*' : ''}`).join(',') || '-',

@@ -136,6 +136,18 @@ describe('preview lifecycle on the local provider', () => {
     expect(live).toEqual([one.env]);
   });
 
+  it('the runner reaps expired previews too', async () => {
+    const short = await cli<PreviewUpResult>('preview', 'up', '--branch', 'feature/two', '--ttl', '1s');
+    expect(short.exitCode, short.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 1200));
+    const runner = await cli<{executed: number}>('runner', '--once');
+    expect(runner.exitCode, runner.stderr).toBe(0);
+    expect(runner.json.result!.executed).toBeGreaterThanOrEqual(1);
+    const all = (await cli<EnvListResult>('env', 'list', '--all')).json.result!;
+    expect(all.filter((e) => e.name === short.json.result!.env).map((e) => e.status)).toEqual(expect.arrayContaining(['destroyed']));
+    expect((await cli<EnvListResult>('preview', 'list')).json.result!.map((e) => e.name)).toEqual([one.env]);
+  });
+
   it('event push applies the branch rules; staging and production say they are not built yet', async () => {
     const staging = await cli('event', 'push', '--ref', 'refs/heads/release/1.0', '--sha', 'a'.repeat(40));
     expect(staging.exitCode).toBe(1);
@@ -147,7 +159,9 @@ describe('preview lifecycle on the local provider', () => {
   });
 
   it('an Odoo process that dies is reported, not restarted', async () => {
-    const status = await cli<{environments: {name: string; instances: {state: string}[]}[]}>('status');
+    const status = await cli<{infrastructure: {postgres: {port: number}}; environments: {name: string; instances: {state: string}[]}[]}>('status');
+    assertContract('status', status.json.result);
+    expect(status.json.result!.infrastructure.postgres.port).toBeGreaterThan(0);
     expect(status.json.result!.environments.find((e) => e.name === one.env)!.instances[0]!.state).toBe('running');
     const statePath = join(project.dir, '.odoo-sh-next', 'envs', one.env, 'instances');
     const [launch] = await readdir(statePath);

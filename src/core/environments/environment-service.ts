@@ -123,10 +123,10 @@ export class EnvironmentService {
   }
 
   /** Destroys every preview/dev environment past its TTL. */
-  async reap(opts: {dryRun?: boolean; signal?: AbortSignal | undefined} = {}): Promise<{expired: Environment[]; runs: Run[]}> {
+  async reap(opts: {dryRun?: boolean; detach?: boolean; signal?: AbortSignal | undefined} = {}): Promise<{expired: Environment[]; runs: Run[]}> {
     const expired = (await this.deps.environments.expired(this.deps.clock.now())).filter((e) => e.type === 'preview' || e.type === 'dev');
     const runs: Run[] = [];
-    if (!opts.dryRun) for (const env of expired) runs.push(await this.destroy(env, {signal: opts.signal}));
+    if (!opts.dryRun) for (const env of expired) runs.push(await this.destroy(env, {signal: opts.signal, detach: opts.detach}));
     return {expired, runs};
   }
 

@@ -3,12 +3,14 @@ import type pg from 'pg';
 import {NotFoundError} from '../errors.js';
 import {validateEnvName} from '../env/env-name.js';
 import {query} from '../store/pool.js';
-import type {Provider, ReleaseInstance} from '../../providers/provider.js';
+import type {ProjectEndpoints, Provider, ReleaseInstance} from '../../providers/provider.js';
 import type {Environment} from './environment-record.js';
 import type {EnvironmentRepository} from './environment-repository.js';
 
 export interface RuntimeStatus {
   readonly provider: string;
+  /** The project's infrastructure (its PostgreSQL server; the router where there is one). */
+  readonly infrastructure: ProjectEndpoints;
   readonly environments: readonly (Environment & {readonly instances: readonly Pick<ReleaseInstance, 'launchId' | 'state' | 'url' | 'release' | 'routed'>[]})[];
 }
 
@@ -26,6 +28,7 @@ export class RuntimeService {
     const instances = await provider.list({}, signal);
     return {
       provider: provider.name,
+      infrastructure: await provider.prepare(signal),
       environments: envs.map((e) => ({
         ...e,
         instances: instances.filter((i) => i.env === e.name).map(({launchId, state, url, release, routed}) => ({launchId, state, url, release, routed})),

@@ -36,6 +36,14 @@ export interface WorkerOptions {
   readonly heartbeatMs?: number | undefined;
   /** Claim only these run types (default: any; unknown types are failed with a clear error). */
   readonly types?: readonly string[] | undefined;
+  /** Housekeeping the worker runs every `everyMs` (once per pass with `once`): reaping previews, scheduled backups. */
+  readonly periodic?: readonly PeriodicTask[] | undefined;
+}
+
+export interface PeriodicTask {
+  readonly name: string;
+  readonly everyMs: number;
+  run(signal: AbortSignal): Promise<void>;
 }
 
 export interface WorkerSummary {
@@ -121,8 +129,14 @@ export async function runWorker(deps: WorkerDeps, opts: WorkerOptions = {}): Pro
 
   let lastSweep = Number.NEGATIVE_INFINITY;
   let lastPrune = Number.NEGATIVE_INFINITY;
+  const lastPeriodic = new Map<string, number>();
   const maintain = async () => {
     const now = clock.now().getTime();
+    for (const task of opts.periodic ?? []) {
+      if (opts.once ? lastPeriodic.has(task.name) : now - (lastPeriodic.get(task.name) ?? Number.NEGATIVE_INFINITY) < task.everyMs) continue;
+      lastPeriodic.set(task.name, now);
+      await task.run(signal).catch((err: Error) => logger.log('warn', `${task.name} failed: ${err.message}`));
+    }
     if (now - lastSweep >= sweepMs) {
       lastSweep = now;
       counts.swept += await repo.sweep().catch((err: Error) => (logger.log('warn', `sweep failed: ${err.message}`), 0));
