@@ -79,7 +79,7 @@ export function previewUpRunType(deps: LifecycleDeps): RunTypeHandler {
           return started;
         });
         const url = await ctx.phase('health', async () => {
-          await waitHealthy(provider, instance, {timeoutMs: deps.healthTimeoutMs ?? 120_000, clock: deps.clock, signal: ctx.signal});
+          await waitHealthy(provider, instance, {timeoutMs: deps.healthTimeoutMs ?? 120_000, intervalMs: 50, clock: deps.clock, signal: ctx.signal});
           await smokeLogin(instance.url, ctx.signal);
           const routed = await provider.route(env, instance, ctx.signal);
           for (const old of previous) await provider.remove(old, ctx.signal);
