@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import {enableCompileCache} from 'node:module'
+import * as nodeModule from 'node:module'
 import {execute} from '@oclif/core'
 
-// Node caches compiled code between runs (start-up is most of a short command's time).
-enableCompileCache?.()
+// Node (22.1+) caches compiled code between runs: start-up is most of a short command's time.
+nodeModule.enableCompileCache?.()
 await execute({dir: import.meta.url})

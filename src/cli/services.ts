@@ -11,6 +11,7 @@ import type {PeriodicTask} from '../core/run/runner.js';
 import type {AuditService} from '../core/audit/audit-service.js';
 import type {EnvironmentService} from '../core/environments/environment-service.js';
 import type {RuntimeService} from '../core/environments/runtime-service.js';
+import type {BackupService} from '../core/backup/backup-service.js';
 import type {Provider} from '../providers/provider.js';
 import {toBranchRules} from '../core/environments/branch-rules-from-config.js';
 import {createProgressSink} from './render/progress.js';
@@ -49,6 +50,8 @@ export interface Services {
   provider(): Promise<Provider>;
   environments(): Promise<EnvironmentService>;
   runtime(): Promise<RuntimeService>;
+  /** Backups: create (a `backup` run), list, verify, delete, download (registers the `backup` run type). */
+  backups(): Promise<BackupService>;
   /** Housekeeping the runner does besides executing runs. */
   periodicTasks(): Promise<PeriodicTask[]>;
   close(): Promise<void>;
@@ -169,6 +172,18 @@ export function createServices(opts: ServicesOptions): Services {
         cwd: cfg.projectRoot, clock, rules: toBranchRules(cfg.branches), defaultModules: cfg.odoo.modules,
         environments: await environmentRepository(), runs: await runs(),
       });
+    }),
+    backups: once(async () => {
+      const [{BackupService, backupRunType}, {createBackupStorage}, cfg, runService] = await Promise.all([
+        import('../core/backup/backup-service.js'), import('../core/storage/storage-factory.js'), config(), runs(),
+      ]);
+      const deps = {
+        pool: await pool(), projectId: await projectId(), project: cfg.project, provider, clock, logger, runs,
+        storage: once(() => createBackupStorage(cfg.backups.storage)), config: cfg.backups,
+      };
+      // The runner needs it too: runs() may register it already (the guard keeps one registration).
+      if (!runService.runTypes.get('backup')) runService.registerRunType(backupRunType(deps));
+      return new BackupService(deps);
     }),
     audit: once(async () => {
       const {AuditService} = await import('../core/audit/audit-service.js');

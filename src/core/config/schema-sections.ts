@@ -5,7 +5,8 @@
 import picomatch from 'picomatch';
 import {z} from 'zod';
 import {Secret} from '../secret.js';
-import {cronError} from './cron.js';
+import {scheduleError} from '../backup/schedule-plan.js';
+import {timeZoneError} from '../backup/retention-calendar.js';
 import {duration, matching, secret, strict, text, wholeNumber} from './schema-helpers.js';
 
 export const ODOO_VERSIONS = ['16.0', '17.0', '18.0'] as const;
@@ -216,27 +217,54 @@ const storage = z
   .prefault({})
   .describe('where backups are stored (type: filesystem or s3)');
 
+const cronSchedule = z.string({error: 'expected a 5-field cron expression'}).superRefine((expression, ctx) => {
+  // A date that never comes (31 February) never comes in any time zone: checking in UTC is enough.
+  const problem = scheduleError(expression);
+  if (problem !== undefined) {
+    ctx.addIssue({code: 'custom', message: `expected a 5-field cron expression, found ${JSON.stringify(expression)} (${problem})`});
+  }
+});
+const envScheduleKey = matching(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, 'an environment name (lowercase letters, digits and inner -)');
+
 export const backupsSection = strict({
-  schedule: z
-    .string()
-    .superRefine((expression, ctx) => {
-      const problem = cronError(expression);
-      if (problem !== undefined) {
-        ctx.addIssue({code: 'custom', message: `expected a 5-field cron expression, found ${JSON.stringify(expression)} (${problem})`});
-      }
-    })
+  schedule: cronSchedule
     .default('0 3 * * *')
-    .describe('cron schedule of automatic production backups (5 fields, server time)'),
+    .describe('cron schedule of automatic production backups (5 fields, in backups.timeZone); shorthand for schedules.production'),
+  schedules: z
+    .record(envScheduleKey, z.union([cronSchedule, z.literal(false)], {error: 'expected a 5-field cron expression or false'}))
+    .optional()
+    .describe('cron schedule of automatic backups per environment name, e.g. {production: "0 3 * * *", staging: "0 4 * * 0"}; false turns one off (default: production on backups.schedule)'),
+  timeZone: z
+    .string({error: 'expected an IANA time zone name'})
+    .superRefine((zone, ctx) => {
+      const problem = timeZoneError(zone);
+      if (problem !== undefined) ctx.addIssue({code: 'custom', message: problem});
+    })
+    .default('UTC')
+    .describe('IANA time zone of backup schedules and of the days, weeks and months of retention, e.g. Europe/Brussels'),
   retention: strict({
-    daily: wholeNumber(0).default(7).describe('daily backups kept'),
-    weekly: wholeNumber(0).default(4).describe('weekly backups kept'),
-    monthly: wholeNumber(0).default(3).describe('monthly backups kept'),
+    daily: wholeNumber(0).default(7).describe('daily backups kept: the newest of each of the last N days that have backups'),
+    weekly: wholeNumber(0).default(4).describe('weekly backups kept: the newest of each of N ISO weeks before the oldest daily'),
+    monthly: wholeNumber(0).default(3).describe('monthly backups kept: the newest of each of N months before the oldest weekly'),
   })
     .prefault({})
-    .describe('how many automatic backups are kept'),
+    .describe('how many automatic backups are kept (tiers do not overlap: 7/4/3 keeps 14 backups over about three months)'),
+  manual: strict({
+    keep: wholeNumber(0).default(5).describe('newest manual backups kept per environment'),
+    maxAge: duration().prefault('30d').describe('manual backups older than this are pruned'),
+  })
+    .prefault({})
+    .describe('retention of manual backups (apart from the automatic tiers)'),
   manualPerDay: wholeNumber(0).default(5).describe('manual backups allowed per environment per day'),
   storage,
 })
+  .transform(({schedules, ...backups}) => ({
+    ...backups,
+    /** The effective schedules: production on `schedule` unless `schedules` says otherwise; disabled ones dropped. */
+    schedules: Object.fromEntries(
+      Object.entries<string | false>({production: backups.schedule, ...schedules}).filter((entry): entry is [string, string] => entry[1] !== false),
+    ),
+  }))
   .prefault({})
   .describe('backups of production (and of other environments on demand)');
 

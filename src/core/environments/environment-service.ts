@@ -6,13 +6,17 @@
 import {execa} from 'execa';
 import type {Clock} from '../clock.js';
 import {NotFoundError, NotImplementedError, UsageError} from '../errors.js';
-import {resolveBranch, type BranchRule, type EnvType, type ResolvedBranch} from '../env/branch-rules.js';
+import {PRODUCTION_ENV_NAME, resolveBranch, type BranchRule, type EnvType, type ResolvedBranch} from '../env/branch-rules.js';
 import {parsePushRef, validateBranchName, validateSha} from '../env/git-ref.js';
 import {validateEnvName} from '../env/env-name.js';
 import type {Run} from '../run/run-record.js';
 import type {RunService} from '../run/run-service.js';
 import type {Environment} from './environment-record.js';
 import type {EnvironmentRepository} from './environment-repository.js';
+import {CloneService, type CloneInput, type CloneResult} from '../clone/clone-service.js';
+
+/** What `event push` did: a preview/dev environment, or a staging build from production. */
+export type PushOutcome = {action: 'preview-up'; result: UpResult} | {action: 'staging-clone'; result: CloneResult};
 
 export const DEFAULT_PREVIEW_TTL_MS = 72 * 3600_000;
 
@@ -130,9 +134,14 @@ export class EnvironmentService {
     return {expired, runs};
   }
 
+  /** Builds a staging environment on a fresh copy of production (`db clone`, staging branches). */
+  async clone(input: CloneInput): Promise<CloneResult> {
+    return new CloneService({environments: this.deps.environments, runs: this.deps.runs}).clone(input);
+  }
+
   /** A push from CI or a webhook: apply the branch rules. */
   async push(input: {ref: string; sha: string; pr?: number | undefined; signal?: AbortSignal | undefined; detach?: boolean | undefined}):
-  Promise<{action: 'preview-up'; result: UpResult}> {
+  Promise<PushOutcome> {
     const ref = parsePushRef(input.ref);
     if (ref.kind !== 'branch') {
       throw new UsageError(`event push takes a branch ref (refs/heads/...), got a ${ref.kind} ref`, {
@@ -141,8 +150,13 @@ export class EnvironmentService {
     }
     const sha = validateSha(input.sha);
     const resolved = this.resolve(ref.name);
+    if (resolved.type === 'staging' && resolved.data === 'clone-production') {
+      return {action: 'staging-clone', result: await this.clone({
+        from: PRODUCTION_ENV_NAME, to: resolved.envName, branch: ref.name, sha, signal: input.signal, detach: input.detach,
+      })};
+    }
     if (resolved.type === 'staging') {
-      throw new NotImplementedError(`branch "${ref.name}" builds staging from a fresh production clone, which arrives with the data-operations issue`);
+      throw new NotImplementedError(`branch "${ref.name}" is a staging branch with data "${resolved.data}": staging is built from production clones only`);
     }
     if (resolved.type === 'production') {
       throw new NotImplementedError(`branch "${ref.name}" deploys production, which arrives with the production-safety issue`);

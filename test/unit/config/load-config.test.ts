@@ -42,7 +42,10 @@ describe('loadConfig: a good config', () => {
     ]);
     expect(config.backups).toEqual({
       schedule: '0 3 * * *',
+      schedules: {production: '0 3 * * *'},
+      timeZone: 'UTC',
       retention: {daily: 7, weekly: 4, monthly: 3},
+      manual: {keep: 5, maxAge: {text: '30d', ms: 30 * 86_400_000}},
       manualPerDay: 5,
       storage: {type: 'filesystem', path: join(dir, '.odoo-sh-next/backups')},
     });
