@@ -51,12 +51,27 @@ $$;
 --
 
 CREATE FUNCTION ops.actor_project_ids() RETURNS uuid[]
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  select coalesce(array_agg(distinct m.project_id), '{}')
-  from ops.project_members m
-  where m.member = ops.current_actor()
+begin
+  return (select coalesce(array_agg(distinct m.project_id), '{}') from ops.project_members m
+          where m.member = ops.current_actor());
+end
+$$;
+
+--
+-- Name: actor_worker_project_ids(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.actor_worker_project_ids() RETURNS uuid[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  return (select coalesce(array_agg(distinct m.project_id), '{}') from ops.project_members m
+          where m.member = ops.current_actor() and m.role <> 'viewer' and m.env_type is null);
+end
 $$;
 
 --
@@ -135,6 +150,24 @@ end
 $$;
 
 --
+-- Name: attach_backup_slot_run(uuid, text, timestamp with time zone, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.attach_backup_slot_run(p_project uuid, p_env text, p_slot timestamp with time zone, p_run bigint) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops.require_role(p_project, array['admin'], 'fire scheduled backups');
+  update ops.backup_slots s set run_id = p_run
+  where s.project_id = p_project and s.env = p_env and s.slot = p_slot;
+  if not found then
+    raise exception 'backup slot % of environment % was never claimed', p_slot, p_env using errcode = 'OS404';
+  end if;
+end
+$$;
+
+--
 -- Name: audit_canonical(uuid, bigint, timestamp with time zone, text, text, text, text, bigint, jsonb); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -148,6 +181,55 @@ CREATE FUNCTION ops.audit_canonical(p_project uuid, p_seq bigint, p_at timestamp
     'actor', p_actor, 'action', p_action, 'target', p_target, 'env', p_env, 'run_id', p_run,
     'payload', p_payload)::text
 $$;
+
+--
+-- Name: backups; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.backups (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    environment text NOT NULL,
+    kind text DEFAULT 'manual'::text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    run_id bigint,
+    storage text,
+    location text,
+    manifest jsonb,
+    size_bytes bigint,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    error text,
+    verified_at timestamp with time zone,
+    verification jsonb,
+    CONSTRAINT backups_kind_check CHECK ((kind = ANY (ARRAY['daily'::text, 'manual'::text, 'pre-deploy'::text, 'safety'::text]))),
+    CONSTRAINT backups_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'complete'::text, 'failed'::text, 'deleted'::text])))
+);
+
+ALTER TABLE ONLY ops.backups FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: backup_is_live(ops.backups); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.backup_is_live(p_backup ops.backups) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select p_backup.status = 'pending' and exists (
+    select 1 from ops.runs r
+    where r.id = p_backup.run_id and r.state in ('claimed', 'running') and r.lease_expires_at > now())
+$$;
+
+--
+-- Name: backup_slot_text(timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.backup_slot_text(p_slot timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$ select to_char(p_slot at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
 
 --
 -- Name: runs; Type: TABLE; Schema: ops; Owner: -
@@ -218,6 +300,32 @@ end
 $$;
 
 --
+-- Name: claim_backup_slot(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.claim_backup_slot(p_project uuid, p_env text, p_slot timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_claimed boolean;
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'project % not found (or you are not a member)', p_project using errcode = 'OS404';
+  end if;
+  perform ops.require_role(p_project, array['admin'], 'fire scheduled backups');
+  insert into ops.backup_slots (project_id, env, slot, fired_by)
+  values (p_project, p_env, p_slot, ops.current_actor())
+  on conflict on constraint backup_slots_pkey do nothing
+  returning true into v_claimed;
+  if v_claimed then
+    perform ops.record_audit(p_project, 'backup.slot.claim', ops.backup_slot_text(p_slot), p_env, null,
+      jsonb_build_object('slot', ops.backup_slot_text(p_slot)));
+  end if;
+  return coalesce(v_claimed, false);
+end
+$$;
+
+--
 -- Name: claim_next_run(text, integer, text[]); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -227,7 +335,7 @@ CREATE FUNCTION ops.claim_next_run(p_worker text, p_lease_seconds integer DEFAUL
     SET enable_sort TO 'off'
     AS $$
 declare
-  v_projects uuid[] := ops.actor_project_ids();
+  v_projects uuid[] := ops.actor_worker_project_ids();
   v_id bigint;
   v_exclusive boolean;
   v_project uuid;
@@ -275,7 +383,7 @@ CREATE FUNCTION ops.claim_run(p_run bigint, p_worker text, p_lease_seconds integ
 declare v_run ops.runs;
 begin
   select * into v_run from ops.runs r where r.id = p_run for update;
-  if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+  if v_run.id is null or not (v_run.project_id = any (ops.actor_worker_project_ids())) then
     raise exception 'run % not found', p_run using errcode = 'OS404';
   end if;
   if v_run.state <> 'queued' then
@@ -300,28 +408,34 @@ end
 $$;
 
 --
--- Name: backups; Type: TABLE; Schema: ops; Owner: -
+-- Name: complete_backup(uuid, text, text, jsonb, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE TABLE ops.backups (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    project_id uuid NOT NULL,
-    environment text NOT NULL,
-    kind text DEFAULT 'manual'::text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    run_id bigint,
-    storage text,
-    location text,
-    manifest jsonb,
-    size_bytes bigint,
-    created_by text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    completed_at timestamp with time zone,
-    CONSTRAINT backups_kind_check CHECK ((kind = ANY (ARRAY['daily'::text, 'manual'::text, 'pre-deploy'::text, 'safety'::text]))),
-    CONSTRAINT backups_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'complete'::text, 'failed'::text, 'deleted'::text])))
-);
-
-ALTER TABLE ONLY ops.backups FORCE ROW LEVEL SECURITY;
+CREATE FUNCTION ops.complete_backup(p_backup uuid, p_storage text, p_location text, p_manifest jsonb, p_size bigint) RETURNS ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_backup ops.backups;
+begin
+  select * into v_backup from ops.backups b where b.id = p_backup for update;
+  if v_backup.id is null or not (v_backup.project_id = any (ops.actor_project_ids())) then
+    raise exception 'backup % not found', p_backup using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_backup.project_id, array['admin'], 'complete backups');
+  if v_backup.status <> 'pending' then
+    raise exception 'backup % is %, not pending: it cannot be completed', p_backup, v_backup.status using errcode = 'OS409';
+  end if;
+  if p_manifest is null or p_location is null or p_size is null or p_size < 0 then
+    raise exception 'backup % needs a location, a manifest and a size to complete', p_backup using errcode = 'OS400';
+  end if;
+  update ops.backups b set status = 'complete', storage = p_storage, location = p_location, manifest = p_manifest,
+    size_bytes = p_size, completed_at = now(), error = null
+  where b.id = p_backup returning * into v_backup;
+  perform ops.record_audit(v_backup.project_id, 'backup.complete', p_backup::text, v_backup.environment, v_backup.run_id,
+    jsonb_build_object('location', p_location, 'size_bytes', p_size, 'storage', p_storage));
+  return v_backup;
+end
+$$;
 
 --
 -- Name: create_backup(uuid, text, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
@@ -387,14 +501,44 @@ $_$;
 
 CREATE FUNCTION ops.current_actor() RETURNS text
     LANGUAGE sql STABLE
-    SET search_path TO ''
     AS $$
   select case
-    when nullif(current_setting('request.jwt.claims', true), '') is not null
+    when coalesce(pg_catalog.current_setting('request.jwt.claims', true), '') operator(pg_catalog.<>) ''
          and pg_catalog.pg_has_role(session_user, 'ops_authenticator', 'member')
-    then coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')
-    else session_user::text
+    then coalesce(pg_catalog.current_setting('request.jwt.claims', true)::pg_catalog.jsonb operator(pg_catalog.->>) 'sub', '')
+    else session_user::pg_catalog.text
   end
+$$;
+
+--
+-- Name: delete_backup(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.delete_backup(p_backup uuid) RETURNS ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_backup ops.backups;
+  v_before text;
+begin
+  select * into v_backup from ops.backups b where b.id = p_backup for update;
+  if v_backup.id is null or not (v_backup.project_id = any (ops.actor_project_ids())) then
+    raise exception 'backup % not found', p_backup using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_backup.project_id, array['admin'], 'delete backups');
+  if v_backup.status = 'deleted' then
+    return v_backup;
+  end if;
+  if ops.backup_is_live(v_backup) then
+    raise exception 'backup % is being written by run %: cancel the run first', p_backup, v_backup.run_id using errcode = 'OS409';
+  end if;
+  v_before := v_backup.status;
+  update ops.backups b set status = 'deleted' where b.id = p_backup returning * into v_backup;
+  perform ops.record_audit(v_backup.project_id, 'backup.delete', p_backup::text, v_backup.environment, null,
+    jsonb_build_object('status', v_before, 'location', v_backup.location, 'kind', v_backup.kind, 'size_bytes', v_backup.size_bytes));
+  return v_backup;
+end
 $$;
 
 --
@@ -450,6 +594,144 @@ CREATE FUNCTION ops.expired_environments(p_project uuid, p_now timestamp with ti
   where e.project_id = p_project and e.project_id = any (ops.actor_project_ids())
     and e.status in ('active', 'failed') and e.ttl_expires_at is not null and e.ttl_expires_at <= p_now
   order by e.ttl_expires_at
+$$;
+
+--
+-- Name: restores; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.restores (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    backup_id uuid,
+    target_env text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    run_id bigint,
+    new_database text,
+    previous_database text,
+    keep_previous_until timestamp with time zone,
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    source jsonb DEFAULT '{}'::jsonb NOT NULL,
+    source_env text,
+    error text,
+    previous_dropped_at timestamp with time zone,
+    CONSTRAINT restores_new_database_check CHECK (((new_database IS NULL) OR (new_database ~ '^[a-z0-9_]{1,63}$'::text))),
+    CONSTRAINT restores_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'verifying'::text, 'switched'::text, 'confirmed'::text, 'expired'::text, 'failed'::text, 'rolled_back'::text])))
+);
+
+ALTER TABLE ONLY ops.restores FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: expired_restores(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.expired_restores(p_project uuid, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF ops.restores
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select * from ops.restores r
+  where r.project_id = p_project and r.project_id = any (ops.actor_project_ids())
+    and r.status = 'switched' and r.keep_previous_until <= p_now
+  order by r.keep_previous_until
+$$;
+
+--
+-- Name: fail_backup(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.fail_backup(p_backup uuid, p_error text) RETURNS ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_backup ops.backups;
+begin
+  select * into v_backup from ops.backups b where b.id = p_backup for update;
+  if v_backup.id is null or not (v_backup.project_id = any (ops.actor_project_ids())) then
+    raise exception 'backup % not found', p_backup using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_backup.project_id, array['admin'], 'fail backups');
+  if v_backup.status = 'failed' then
+    return v_backup;
+  end if;
+  if v_backup.status <> 'pending' then
+    raise exception 'backup % is %, not pending: it cannot fail', p_backup, v_backup.status using errcode = 'OS409';
+  end if;
+  update ops.backups b set status = 'failed', error = left(coalesce(p_error, 'failed'), 2000), completed_at = now()
+  where b.id = p_backup returning * into v_backup;
+  perform ops.record_audit(v_backup.project_id, 'backup.fail', p_backup::text, v_backup.environment, v_backup.run_id,
+    jsonb_build_object('error', v_backup.error));
+  return v_backup;
+end
+$$;
+
+--
+-- Name: fail_stale_backups(uuid, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.fail_stale_backups(p_project uuid, p_run bigint DEFAULT NULL::bigint) RETURNS SETOF ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_backup ops.backups;
+begin
+  perform ops.require_role(p_project, array['admin'], 'clean up backups');
+  for v_backup in
+    select * from ops.backups b
+    where b.project_id = p_project and b.status = 'pending'
+      and ((p_run is not null and b.run_id = p_run) or not ops.backup_is_live(b))
+    order by b.created_at
+    for update skip locked
+  loop
+    update ops.backups b set status = 'failed', completed_at = now(),
+      error = case when p_run is not null and v_backup.run_id = p_run then 'superseded by a new attempt of its run'
+                   else 'interrupted: its run ended or lost its lease before the backup completed' end
+    where b.id = v_backup.id returning * into v_backup;
+    perform ops.record_audit(p_project, 'backup.fail', v_backup.id::text, v_backup.environment, v_backup.run_id,
+      jsonb_build_object('error', v_backup.error));
+    return next v_backup;
+  end loop;
+end
+$$;
+
+--
+-- Name: finish_restore(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.finish_restore(p_restore uuid, p_status text) RETURNS ops.restores
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_restore ops.restores;
+  v_env ops.environments;
+begin
+  if p_status not in ('confirmed', 'expired') then
+    raise exception 'invalid final restore status "%"', p_status using errcode = 'OS400';
+  end if;
+  select * into v_restore from ops.restores r
+  where r.id = p_restore and r.project_id = any (ops.actor_project_ids()) for update;
+  if v_restore.id is null then
+    raise exception 'restore % not found', p_restore using errcode = 'OS404';
+  end if;
+  if v_restore.status <> 'switched' then
+    raise exception 'restore % is %, not switched', p_restore, v_restore.status using errcode = 'OS409';
+  end if;
+  select * into v_env from ops.environments e
+  where e.project_id = v_restore.project_id and e.name = v_restore.target_env and e.status <> 'destroyed';
+  if v_env.id is not null then
+    perform ops.require_restore_role(v_restore.project_id, v_env, v_restore.backup_id is not null);
+  else
+    perform ops.require_role(v_restore.project_id, array['admin'], 'finish restores of destroyed environments');
+  end if;
+  update ops.restores r set status = p_status, previous_dropped_at = now()
+  where r.id = p_restore returning * into v_restore;
+  perform ops.record_audit(v_restore.project_id, 'restore.' || case when p_status = 'confirmed' then 'confirm' else 'expire' end,
+    p_restore::text, v_restore.target_env, v_restore.run_id,
+    jsonb_build_object('dropped_database', v_restore.previous_database, 'kept_database', v_restore.new_database));
+  return v_restore;
+end
 $$;
 
 --
@@ -528,7 +810,28 @@ $$;
 CREATE FUNCTION ops.is_exclusive_type(p_type text) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
-    AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up') $$;
+    AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up', 'backup', 'db-mask') $$;
+
+--
+-- Name: lock_live_environment(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.lock_live_environment(p_project uuid, p_env text) RETURNS ops.environments
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_env ops.environments;
+begin
+  select * into v_env from ops.environments e
+  where e.project_id = p_project and e.name = p_env and e.status <> 'destroyed'
+    and e.project_id = any (ops.actor_project_ids())
+  for update;
+  if v_env.id is null then
+    raise exception 'environment "%" not found', p_env using errcode = 'OS404';
+  end if;
+  return v_env;
+end
+$$;
 
 --
 -- Name: project_id_by_name(text); Type: FUNCTION; Schema: ops; Owner: -
@@ -621,6 +924,89 @@ end
 $_$;
 
 --
+-- Name: record_backup_verification(uuid, boolean, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_backup_verification(p_backup uuid, p_ok boolean, p_detail jsonb DEFAULT '{}'::jsonb) RETURNS ops.backups
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_backup ops.backups;
+begin
+  select * into v_backup from ops.backups b where b.id = p_backup for update;
+  if v_backup.id is null or not (v_backup.project_id = any (ops.actor_project_ids())) then
+    raise exception 'backup % not found', p_backup using errcode = 'OS404';
+  end if;
+  perform ops.require_role(v_backup.project_id, array['admin'], 'verify backups');
+  update ops.backups b set verified_at = now(),
+    verification = coalesce(p_detail, '{}') || jsonb_build_object('ok', p_ok)
+  where b.id = p_backup returning * into v_backup;
+  perform ops.record_audit(v_backup.project_id, 'backup.verify', p_backup::text, v_backup.environment, null,
+    jsonb_build_object('ok', p_ok, 'failures', coalesce(p_detail -> 'failures', '0'::jsonb)));
+  return v_backup;
+end
+$$;
+
+--
+-- Name: record_restore_switch(uuid, text, text, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_restore_switch(p_restore uuid, p_expected_database text, p_url text, p_keep_until timestamp with time zone) RETURNS ops.restores
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_restore ops.restores;
+  v_env ops.environments;
+begin
+  select * into v_restore from ops.restores r
+  where r.id = p_restore and r.project_id = any (ops.actor_project_ids()) for update;
+  if v_restore.id is null then
+    raise exception 'restore % not found', p_restore using errcode = 'OS404';
+  end if;
+  if v_restore.status not in ('pending', 'verifying') then
+    raise exception 'restore % is %: it cannot switch the environment', p_restore, v_restore.status using errcode = 'OS409';
+  end if;
+  v_env := ops.lock_live_environment(v_restore.project_id, v_restore.target_env);
+  perform ops.require_restore_role(v_restore.project_id, v_env, v_restore.backup_id is not null);
+  if coalesce(v_env.database_name, p_expected_database) is distinct from p_expected_database then
+    raise exception 'environment "%" now uses database %, not %: not switched', v_env.name, v_env.database_name, p_expected_database
+      using errcode = 'OS409';
+  end if;
+  update ops.environments e set database_name = v_restore.new_database, url = coalesce(p_url, e.url),
+    status = 'active', updated_at = now()
+  where e.id = v_env.id;
+  update ops.restores r set status = 'switched', previous_database = p_expected_database,
+    keep_previous_until = p_keep_until, completed_at = now()
+  where r.id = p_restore returning * into v_restore;
+  perform ops.record_audit(v_restore.project_id, 'restore.switch', p_restore::text, v_restore.target_env, v_restore.run_id,
+    jsonb_build_object('from_database', p_expected_database, 'to_database', v_restore.new_database,
+      'keep_previous_until', p_keep_until, 'backup_id', v_restore.backup_id, 'env_type', v_env.type));
+  return v_restore;
+end
+$$;
+
+--
+-- Name: release_backup_slot(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.release_backup_slot(p_project uuid, p_env text, p_slot timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops.require_role(p_project, array['admin'], 'fire scheduled backups');
+  delete from ops.backup_slots s
+  where s.project_id = p_project and s.env = p_env and s.slot = p_slot and s.run_id is null;
+  if found then
+    perform ops.record_audit(p_project, 'backup.slot.release', ops.backup_slot_text(p_slot), p_env, null,
+      jsonb_build_object('slot', ops.backup_slot_text(p_slot)));
+  end if;
+  return found;
+end
+$$;
+
+--
 -- Name: remove_member(uuid, text, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -653,7 +1039,7 @@ CREATE FUNCTION ops.require_lease(p_run bigint, p_worker text, p_attempt integer
 declare v_run ops.runs;
 begin
   select * into v_run from ops.runs r where r.id = p_run for update;
-  if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
+  if v_run.id is null or not (v_run.project_id = any (ops.actor_worker_project_ids())) then
     raise exception 'run % not found', p_run using errcode = 'OS404';
   end if;
   if v_run.state not in ('claimed', 'running') or v_run.locked_by is distinct from p_worker
@@ -663,6 +1049,23 @@ begin
       using errcode = 'OS409';
   end if;
   return v_run;
+end
+$$;
+
+--
+-- Name: require_restore_role(uuid, ops.environments, boolean); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.require_restore_role(p_project uuid, p_env ops.environments, p_is_backup boolean) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_is_backup then
+    perform ops.require_role(p_project, array['admin'], 'restore backups');
+  else
+    perform ops.require_role(p_project, ops.env_roles(p_env.type), 'import data into ' || p_env.type || ' environments', p_env.type);
+  end if;
 end
 $$;
 
@@ -682,28 +1085,6 @@ begin
   end if;
 end
 $$;
-
---
--- Name: restores; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.restores (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    project_id uuid NOT NULL,
-    backup_id uuid NOT NULL,
-    target_env text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    run_id bigint,
-    new_database text,
-    previous_database text,
-    keep_previous_until timestamp with time zone,
-    created_by text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    completed_at timestamp with time zone,
-    CONSTRAINT restores_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'verifying'::text, 'switched'::text, 'confirmed'::text, 'failed'::text, 'rolled_back'::text])))
-);
-
-ALTER TABLE ONLY ops.restores FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: restore_backup(uuid, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
@@ -759,6 +1140,76 @@ begin
   return v_env;
 exception when check_violation then
   raise exception 'invalid environment status "%"', p_status using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: set_restore_status(uuid, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.set_restore_status(p_restore uuid, p_status text, p_error text DEFAULT NULL::text) RETURNS ops.restores
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_restore ops.restores;
+begin
+  select * into v_restore from ops.restores r
+  where r.id = p_restore and r.project_id = any (ops.actor_project_ids()) for update;
+  if v_restore.id is null then
+    raise exception 'restore % not found', p_restore using errcode = 'OS404';
+  end if;
+  if not (v_restore.status in ('pending', 'verifying') and p_status in ('verifying', 'failed')) then
+    raise exception 'restore % is %: cannot become %', p_restore, v_restore.status, p_status using errcode = 'OS409';
+  end if;
+  perform ops.require_restore_role(v_restore.project_id, ops.lock_live_environment(v_restore.project_id, v_restore.target_env),
+    v_restore.backup_id is not null);
+  update ops.restores r set status = p_status, error = p_error,
+    completed_at = case when p_status = 'failed' then now() end
+  where r.id = p_restore returning * into v_restore;
+  if p_status = 'failed' then
+    perform ops.record_audit(v_restore.project_id, 'restore.fail', p_restore::text, v_restore.target_env, v_restore.run_id,
+      jsonb_build_object('error', p_error, 'new_database', v_restore.new_database));
+  end if;
+  return v_restore;
+end
+$$;
+
+--
+-- Name: start_restore(uuid, uuid, uuid, text, bigint, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.start_restore(p_id uuid, p_project uuid, p_backup uuid, p_target_env text, p_run bigint, p_new_database text, p_source jsonb DEFAULT '{}'::jsonb, p_source_env text DEFAULT NULL::text) RETURNS ops.restores
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_env ops.environments;
+  v_backup ops.backups;
+  v_restore ops.restores;
+begin
+  v_env := ops.lock_live_environment(p_project, p_target_env);
+  if p_backup is not null then
+    select * into v_backup from ops.backups b where b.id = p_backup and b.project_id = p_project;
+    if v_backup.id is null then
+      raise exception 'backup % not found', p_backup using errcode = 'OS404';
+    end if;
+    if v_backup.status <> 'complete' then
+      raise exception 'backup % is %, not complete: it cannot be restored', p_backup, v_backup.status using errcode = 'OS409';
+    end if;
+  end if;
+  perform ops.require_restore_role(p_project, v_env, p_backup is not null);
+  if p_new_database is not distinct from v_env.database_name then
+    raise exception 'a restore never loads the database the environment uses (%)', p_new_database using errcode = 'OS400';
+  end if;
+  insert into ops.restores (id, project_id, backup_id, target_env, run_id, new_database, source, source_env, created_by)
+  values (p_id, p_project, p_backup, p_target_env, p_run, p_new_database, coalesce(p_source, '{}'),
+          coalesce(p_source_env, v_backup.environment), ops.current_actor())
+  returning * into v_restore;
+  perform ops.record_audit(p_project, 'restore.start', coalesce(p_backup::text, p_source ->> 'kind'), p_target_env, p_run,
+    jsonb_build_object('restore_id', p_id, 'new_database', p_new_database, 'source', p_source, 'env_type', v_env.type));
+  return v_restore;
+exception when check_violation then
+  raise exception 'invalid restore: %', sqlerrm using errcode = 'OS400';
 end
 $$;
 
@@ -984,6 +1435,21 @@ ALTER TABLE ops.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: backup_slots; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.backup_slots (
+    project_id uuid NOT NULL,
+    env text NOT NULL,
+    slot timestamp with time zone NOT NULL,
+    fired_at timestamp with time zone DEFAULT now() NOT NULL,
+    fired_by text NOT NULL,
+    run_id bigint
+);
+
+ALTER TABLE ONLY ops.backup_slots FORCE ROW LEVEL SECURITY;
+
+--
 -- Name: migrations; Type: TABLE; Schema: ops; Owner: -
 --
 
@@ -1135,6 +1601,13 @@ ALTER TABLE ONLY ops.audit_log
     ADD CONSTRAINT audit_log_project_seq_key UNIQUE (project_id, seq);
 
 --
+-- Name: backup_slots backup_slots_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backup_slots
+    ADD CONSTRAINT backup_slots_pkey PRIMARY KEY (project_id, env, slot);
+
+--
 -- Name: backups backups_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -1244,6 +1717,12 @@ CREATE INDEX artifacts_run_index ON ops.artifacts USING btree (run_id);
 CREATE INDEX backups_env_index ON ops.backups USING btree (project_id, environment, created_at DESC);
 
 --
+-- Name: backups_pending_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX backups_pending_index ON ops.backups USING btree (project_id) WHERE (status = 'pending'::text);
+
+--
 -- Name: environments_live_name_index; Type: INDEX; Schema: ops; Owner: -
 --
 
@@ -1272,6 +1751,18 @@ CREATE UNIQUE INDEX project_members_unique_index ON ops.project_members USING bt
 --
 
 CREATE INDEX restores_backup_index ON ops.restores USING btree (backup_id);
+
+--
+-- Name: restores_env_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX restores_env_index ON ops.restores USING btree (project_id, target_env, status);
+
+--
+-- Name: restores_keep_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX restores_keep_index ON ops.restores USING btree (keep_previous_until) WHERE (status = 'switched'::text);
 
 --
 -- Name: run_events_at_index; Type: INDEX; Schema: ops; Owner: -
@@ -1354,6 +1845,20 @@ ALTER TABLE ONLY ops.artifacts
 
 ALTER TABLE ONLY ops.audit_log
     ADD CONSTRAINT audit_log_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id);
+
+--
+-- Name: backup_slots backup_slots_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backup_slots
+    ADD CONSTRAINT backup_slots_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: backup_slots backup_slots_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.backup_slots
+    ADD CONSTRAINT backup_slots_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE SET NULL;
 
 --
 -- Name: backups backups_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
@@ -1467,6 +1972,18 @@ ALTER TABLE ops.audit_log ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY audit_log_member ON ops.audit_log USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: backup_slots; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.backup_slots ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: backup_slots backup_slots_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY backup_slots_member ON ops.backup_slots FOR SELECT USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
 
 --
 -- Name: backups; Type: ROW SECURITY; Schema: ops; Owner: -

@@ -1,3 +1,4 @@
+import {join} from 'node:path';
 import type pg from 'pg';
 import type {EventLevel, EventSink} from '../core/events.js';
 import {systemClock, type Clock} from '../core/clock.js';
@@ -8,6 +9,7 @@ import {stateLocation, type StateLocation} from '../core/state/state-location.js
 import type {StateService} from '../core/state/state-service.js';
 import type {RunService} from '../core/run/run-service.js';
 import type {PeriodicTask} from '../core/run/runner.js';
+import type {RestoreService} from '../core/backup/restore-service.js';
 import type {AuditService} from '../core/audit/audit-service.js';
 import type {EnvironmentService} from '../core/environments/environment-service.js';
 import type {RuntimeService} from '../core/environments/runtime-service.js';
@@ -52,6 +54,8 @@ export interface Services {
   runtime(): Promise<RuntimeService>;
   /** Backups: create (a `backup` run), list, verify, delete, download (registers the `backup` run type). */
   backups(): Promise<BackupService>;
+  /** Restores, imports and exports (restore and db-export run types). */
+  restores(): Promise<RestoreService>;
   /** Housekeeping the runner does besides executing runs. */
   periodicTasks(): Promise<PeriodicTask[]>;
   close(): Promise<void>;
@@ -125,13 +129,39 @@ export function createServices(opts: ServicesOptions): Services {
     const {EnvironmentRepository} = await import('../core/environments/environment-repository.js');
     return new EnvironmentRepository(await pool(), await projectId());
   });
-  const runs = once(async () => {
-    const [{RunService}, {previewUpRunType, destroyRunType}, cfg] = await Promise.all([
-      import('../core/run/run-service.js'), import('../core/environments/lifecycle-run-types.js'), config(),
+  // What the backup service and its run type need; `runs` is passed as an accessor (not awaited here).
+  const backupDeps = once(async () => {
+    const [{createBackupStorage}, cfg] = await Promise.all([import('../core/storage/storage-factory.js'), config()]);
+    return {
+      pool: await pool(), projectId: await projectId(), project: cfg.project, provider, clock, logger, runs,
+      storage: once(() => createBackupStorage(cfg.backups.storage)), config: cfg.backups,
+    };
+  });
+  // Every run type of this release is registered here, so a runner can execute whatever was queued.
+  const runs: () => Promise<RunService> = once(async () => {
+    const [{RunService}, {previewUpRunType, destroyRunType}, {cloneRunType}, {backupRunType}, {maskRunType}, cfg] = await Promise.all([
+      import('../core/run/run-service.js'), import('../core/environments/lifecycle-run-types.js'),
+      import('../core/clone/clone-run-type.js'), import('../core/backup/backup-service.js'), import('../core/masking/mask-env.js'), config(),
     ]);
     const service = new RunService({pool: await pool(), projectId: await projectId(), clock, events, logger, config: cfg});
     const lifecycle = {project: cfg.project, odoo: cfg.odoo, provider, environments: environmentRepository, clock};
-    return service.registerRunType(previewUpRunType(lifecycle)).registerRunType(destroyRunType(lifecycle));
+    const dropKept = async (env: string, signal: AbortSignal) => {
+      const restores = await services.restores();
+      return (await restores.confirm(await restores.kept(env), signal)).length;
+    };
+    service
+      .registerRunType(previewUpRunType(lifecycle))
+      .registerRunType(destroyRunType({...lifecycle, dropKept}))
+      .registerRunType(cloneRunType({
+        ...lifecycle,
+        masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
+        scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+      }))
+      .registerRunType(backupRunType(await backupDeps()))
+      .registerRunType(maskRunType({project: cfg.project, provider, environments: () => services.environments(), variables: process.env}));
+    const {restoreRunTypes} = await import('../core/backup/restore-composition.js');
+    for (const t of await restoreRunTypes(services)) service.registerRunType(t);
+    return service;
   });
 
   const services: Services = {
@@ -153,14 +183,28 @@ export function createServices(opts: ServicesOptions): Services {
     provider,
     periodicTasks: async () => {
       const envs = await services.environments();
-      return [{
-        name: 'preview reap',
-        everyMs: 60_000,
-        // Destroy runs are queued (detached): this worker executes them like any other run.
-        run: async (signal) => {
-          await envs.reap({detach: true, signal});
+      const {createFireDueBackupsDeps, fireDueBackups} = await import('../core/backup/schedule-service.js');
+      const backupDeps = await createFireDueBackupsDeps(services);
+      const {restoreExpiryTask} = await import('../core/backup/restore-service.js');
+      return [
+        restoreExpiryTask(() => services.restores()),
+        {
+          name: 'preview reap',
+          everyMs: 60_000,
+          // Destroy runs are queued (detached): this worker executes them like any other run.
+          run: async (signal) => {
+            await envs.reap({detach: true, signal});
+          },
         },
-      }];
+        {
+          name: 'backup schedules',
+          everyMs: 30_000,
+          // A slot fires once even with several runners (ops.claim_backup_slot); the backup run is queued here.
+          run: async (signal) => {
+            await fireDueBackups(backupDeps, clock.now(), {detach: true, signal});
+          },
+        },
+      ];
     },
     runtime: once(async () => {
       const {RuntimeService} = await import('../core/environments/runtime-service.js');
@@ -173,17 +217,10 @@ export function createServices(opts: ServicesOptions): Services {
         environments: await environmentRepository(), runs: await runs(),
       });
     }),
+    restores: once(async () => (await import('../core/backup/restore-composition.js')).restoreServicesFor(services)),
     backups: once(async () => {
-      const [{BackupService, backupRunType}, {createBackupStorage}, cfg, runService] = await Promise.all([
-        import('../core/backup/backup-service.js'), import('../core/storage/storage-factory.js'), config(), runs(),
-      ]);
-      const deps = {
-        pool: await pool(), projectId: await projectId(), project: cfg.project, provider, clock, logger, runs,
-        storage: once(() => createBackupStorage(cfg.backups.storage)), config: cfg.backups,
-      };
-      // The runner needs it too: runs() may register it already (the guard keeps one registration).
-      if (!runService.runTypes.get('backup')) runService.registerRunType(backupRunType(deps));
-      return new BackupService(deps);
+      const {BackupService} = await import('../core/backup/backup-service.js');
+      return new BackupService(await backupDeps());
     }),
     audit: once(async () => {
       const {AuditService} = await import('../core/audit/audit-service.js');

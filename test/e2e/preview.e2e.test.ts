@@ -148,10 +148,10 @@ describe('preview lifecycle on the local provider', () => {
     expect((await cli<EnvListResult>('preview', 'list')).json.result!.map((e) => e.name)).toEqual([one.env]);
   });
 
-  it('event push applies the branch rules; staging and production say they are not built yet', async () => {
+  it('event push applies the branch rules: staging needs production, production deploys are not built yet', async () => {
     const staging = await cli('event', 'push', '--ref', 'refs/heads/release/1.0', '--sha', 'a'.repeat(40));
-    expect(staging.exitCode).toBe(1);
-    expect(staging.json.error!.code).toBe('NOT_IMPLEMENTED');
+    expect(staging.exitCode).toBe(4);
+    expect(staging.json.error!.message).toContain('bring production up first');
     const prod = await cli('event', 'push', '--ref', 'refs/heads/main', '--sha', 'b'.repeat(40));
     expect(prod.json.error!.message).toContain('production');
     const bad = await cli('event', 'push', '--ref', 'refs/heads/-rf', '--sha', 'c'.repeat(40));

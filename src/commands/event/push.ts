@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core';
 import {BaseCommand} from '../../cli/base-command.js';
 import {detachFlag, prFlag} from '../../cli/flags.js';
 import {exitForRun} from '../../cli/render/run-outcome.js';
-import type {UpResult} from '../../core/environments/environment-service.js';
+import type {PushOutcome} from '../../core/environments/environment-service.js';
 
-export type EventPushResult = {action: 'preview-up'; result: UpResult};
+export type EventPushResult = PushOutcome;
 
 export default class EventPush extends BaseCommand<typeof EventPush> {
   static override summary = 'Entry point for CI jobs and webhooks: apply the branch rules to a push.';

@@ -20,6 +20,8 @@ export interface LifecycleDeps {
   readonly clock: Clock;
   /** How long a started Odoo may take to answer /web/health (default 120 s). */
   readonly healthTimeoutMs?: number;
+  /** Drops what restores of the environment kept (previous databases and filestores); returns how many. */
+  readonly dropKept?: (env: string, signal: AbortSignal) => Promise<number>;
 }
 
 /** The payload `preview up` and `event push` queue for a preview-up run. */
@@ -31,7 +33,7 @@ export interface PreviewUpPayload {
 }
 
 /** GET /web/login must answer 200 with a CSRF token: Odoo serves pages, not only its health probe. */
-async function smokeLogin(baseUrl: string, signal: AbortSignal): Promise<void> {
+export async function smokeLogin(baseUrl: string, signal: AbortSignal): Promise<void> {
   const res = await fetch(new URL('/web/login', baseUrl), {signal, redirect: 'manual'});
   const body = await res.text();
   if (res.status !== 200 || !body.includes('csrf_token')) {
@@ -52,7 +54,8 @@ export function previewUpRunType(deps: LifecycleDeps): RunTypeHandler {
       const release = ctx.run.gitSha ?? 'workdir';
       try {
         const provider = await deps.provider();
-        const database = databaseName(deps.project, env);
+        // After a restore the environment serves another database than its original one.
+        const database = (await envs.find(env))?.databaseName ?? databaseName(deps.project, env);
         const code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
         await ctx.phase('prepare', () => provider.prepare(ctx.signal));
         const db = await ctx.phase('database', async () => {
@@ -115,6 +118,8 @@ export function destroyRunType(deps: LifecycleDeps): RunTypeHandler {
       });
       const dropped = await ctx.phase('database', async () => {
         const handle = await provider.database(env, ctx.signal);
+        const kept = (await deps.dropKept?.(env, ctx.signal)) ?? 0;
+        if (kept) await ctx.event('info', `dropped ${kept} database(s) kept by earlier restores`);
         return (await handle.dropDatabase(database, ctx.signal)).dropped;
       });
       const filestore = await ctx.phase('filestore', async () => {

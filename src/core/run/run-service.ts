@@ -99,6 +99,8 @@ export class RunService {
         return this.#repo.get(run.id);
       }
       try {
+        // A crashed process may still hold the environment: its expired lease is swept here, not only by a runner.
+        await this.#repo.sweep().catch(() => 0);
         claimed = await this.#repo.claim(run.id, workerId, leaseSeconds);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;

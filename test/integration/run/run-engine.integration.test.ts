@@ -347,6 +347,11 @@ describe('as project members (ops_app roles, RLS and grants)', () => {
       await expect(viewer.service.create({type: 'quick', detach: true})).rejects.toBeInstanceOf(PolicyDeniedError);
       const pending = await dev.service.create({type: 'quick', detach: true});
       await expect(viewer.service.cancel(pending.id)).rejects.toBeInstanceOf(PolicyDeniedError);
+      // A viewer never executes runs: its worker claims nothing, and claiming or fencing a run by id is refused.
+      expect(await viewer.service.runWorker({once: true, types: ['quick']})).toMatchObject({executed: 0});
+      expect((await dev.service.status(pending.id)).state).toBe('queued');
+      await expect(viewer.pool.query(`select * from ops.claim_run($1, 'v', 60)`, [pending.id])).rejects.toMatchObject({code: 'OS404'});
+      await expect(viewer.pool.query(`select * from ops.claim_next_run('v', 60)`)).resolves.toMatchObject({rowCount: 0});
       expect(await dev.service.cancel(pending.id)).toMatchObject({state: 'cancelled'});
     } finally {
       await dev.pool.end();

@@ -1,0 +1,179 @@
+/**
+ * What a restore reads: a RestoreSource hides where the data comes from (a native backup in
+ * storage, a native backup file, Odoo's zip, a pg_dump file) behind the steps of a restore:
+ * fetch (download and check), load the database, stream the filestore as a validated tar.
+ */
+import {createWriteStream} from 'node:fs';
+import {join} from 'node:path';
+import {PassThrough, Writable, type Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {createZstdDecompress} from 'node:zlib';
+import {ProviderError} from '../errors.js';
+import {HashingStream} from '../storage/hashing-stream.js';
+import type {DatabaseHandle} from '../../providers/provider.js';
+import {PART_FILES, type BackupManifest, type BackupPartName, type FilestoreEntry} from './backup-manifest.js';
+import {pgRestoreFile} from './restore-database.js';
+import {DEFAULT_LIMITS, ExpansionMeter, tarGuard, type ArchiveLimits} from './safe-extract.js';
+
+export type RestoreSourceKind = 'backup' | 'native-file' | 'odoo-zip' | 'pg-dump';
+
+/** A plain tar stream of a filestore; `done` settles once it was read to the end (rejects when refused or corrupt). */
+export interface GuardedTar {
+  readonly stream: Readable;
+  readonly done: Promise<void>;
+}
+
+export interface RestoreSource {
+  readonly kind: RestoreSourceKind;
+  /** Recorded in ops.restores.source (no secrets). */
+  readonly description: Readonly<Record<string, unknown>>;
+  readonly backupId: string | null;
+  /** The environment the data comes from, when known. */
+  readonly sourceEnv: string | null;
+  readonly hasFilestore: boolean;
+  readonly odooVersion: string | null;
+  readonly expectedModules: Readonly<Record<string, string>> | null;
+  readonly expectedFiles: readonly FilestoreEntry[] | null;
+  /** Downloads and checks what loading needs into `work` (a private temp folder). */
+  fetch(work: string, signal: AbortSignal): Promise<void>;
+  loadDatabase(handle: DatabaseHandle, database: string, opts: {readonly jobs: number}, signal: AbortSignal): Promise<void>;
+  filestoreTar(signal: AbortSignal): Promise<GuardedTar>;
+  /** The custom-format dump, after fetch (native and pg_dump sources). */
+  readonly dumpFile?: string | undefined;
+  close(): Promise<void>;
+}
+
+export class CorruptBackupError extends ProviderError {}
+
+export const corruptPart = (part: BackupPartName, detail: string, backup: string): CorruptBackupError =>
+  new CorruptBackupError(`backup ${backup}: part ${part} (${PART_FILES[part]}) is corrupt: ${detail}`, {
+    data: {part, file: PART_FILES[part], backup},
+    actions: [`odoo-sh-next backups verify ${backup}`, 'restore another backup'],
+  });
+
+/**
+ * Pipes raw (optionally zstd-compressed) tar bytes through the ratio meter and tarGuard; the
+ * returned stream is plain tar. onEnd runs after the last byte (e.g. checks a part's sha256).
+ */
+export function guardTar(raw: Readable, opts: {
+  readonly zstd: boolean;
+  readonly limits?: ArchiveLimits;
+  readonly hash?: HashingStream;
+  readonly onEnd?: () => void;
+  readonly signal: AbortSignal;
+}): GuardedTar {
+  const meter = new ExpansionMeter(opts.limits ?? DEFAULT_LIMITS);
+  const out = new PassThrough();
+  // The consumer (e.g. GNU tar) may stop reading after the end-of-archive blocks: the source is
+  // still read to its end (its sha256 covers every byte), what the consumer no longer wants is dropped.
+  const forward = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      if (out.destroyed || out.writableEnded) return cb();
+      if (out.write(chunk)) return cb();
+      const onDrain = () => {
+        out.off('close', onClose);
+        cb();
+      };
+      const onClose = () => {
+        out.off('drain', onDrain);
+        cb();
+      };
+      out.once('drain', onDrain);
+      out.once('close', onClose);
+    },
+    final(cb) {
+      if (!out.destroyed) out.end();
+      cb();
+    },
+  });
+  const stages: NodeJS.ReadWriteStream[] = [
+    ...(opts.hash ? [opts.hash] : []), meter.counter(), ...(opts.zstd ? [createZstdDecompress()] : []), tarGuard({meter}),
+  ];
+  const done = (pipeline as (...a: unknown[]) => Promise<void>)(raw, ...stages, forward, {signal: opts.signal}).then(() => opts.onEnd?.());
+  done.catch((err: Error) => out.destroy(err)); // the consumer sees the failure; the caller awaits done
+  return {stream: out, done};
+}
+
+/** Limits for a filestore whose size the manifest states: its bytes plus tar overhead. */
+export function manifestLimits(manifest: BackupManifest): ArchiveLimits {
+  const fs = manifest.filestore;
+  if (!fs) return DEFAULT_LIMITS;
+  return {...DEFAULT_LIMITS, maxTotalBytes: fs.bytes + (fs.files + 8) * 3 * 512 + 16 * 2 ** 20, maxEntries: fs.files * 4 + 1000};
+}
+
+export interface PartReader {
+  open(file: string, signal: AbortSignal): Promise<Readable>;
+}
+
+/** A native backup (manifest + parts), read from storage or from an unpacked backup file. */
+export class NativeBackupSource implements RestoreSource {
+  readonly hasFilestore: boolean;
+  readonly odooVersion: string | null;
+  readonly expectedModules: Readonly<Record<string, string>>;
+  readonly expectedFiles: readonly FilestoreEntry[] | null;
+  dumpFile: string | undefined;
+
+  constructor(
+    readonly manifest: BackupManifest,
+    private readonly parts: PartReader,
+    readonly kind: 'backup' | 'native-file',
+    readonly description: Readonly<Record<string, unknown>>,
+    readonly backupId: string | null,
+  ) {
+    this.hasFilestore = manifest.filestore !== null && manifest.parts.some((p) => p.name === 'filestore');
+    this.odooVersion = manifest.odoo.version;
+    this.expectedModules = manifest.odoo.modules;
+    this.expectedFiles = manifest.filestore?.entries ?? null;
+  }
+
+  get sourceEnv(): string {
+    return this.manifest.env;
+  }
+
+  #part(name: BackupPartName) {
+    const part = this.manifest.parts.find((p) => p.name === name);
+    if (!part) throw corruptPart(name, 'not in the manifest', this.manifest.id);
+    return part;
+  }
+
+  async fetch(work: string, signal: AbortSignal): Promise<void> {
+    const part = this.#part('database');
+    const hash = new HashingStream();
+    const file = join(work, 'database.dump');
+    try {
+      await pipeline(await this.parts.open(part.file, signal), hash, createZstdDecompress(), createWriteStream(file, {mode: 0o600}), {signal});
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw corruptPart('database', (err as Error).message, this.manifest.id);
+    }
+    if (hash.bytes !== part.sizeBytes || hash.digest() !== part.sha256) {
+      throw corruptPart('database', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id);
+    }
+    this.dumpFile = file;
+  }
+
+  async loadDatabase(handle: DatabaseHandle, database: string, opts: {readonly jobs: number}, signal: AbortSignal): Promise<void> {
+    if (!this.dumpFile) throw new ProviderError('internal: loadDatabase before fetch');
+    await pgRestoreFile(handle, database, this.dumpFile, opts, signal);
+  }
+
+  async filestoreTar(signal: AbortSignal): Promise<GuardedTar> {
+    const part = this.#part('filestore');
+    const hash = new HashingStream();
+    const raw = await this.parts.open(part.file, signal);
+    const guarded = guardTar(raw, {
+      zstd: true, hash, limits: manifestLimits(this.manifest), signal,
+      onEnd: () => {
+        if (hash.bytes !== part.sizeBytes || hash.digest() !== part.sha256) {
+          throw corruptPart('filestore', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id);
+        }
+      },
+    });
+    return {stream: guarded.stream, done: guarded.done.catch((err: unknown) => {
+      if (signal.aborted || (err as {data?: {part?: string}}).data?.part) throw err;
+      throw corruptPart('filestore', (err as Error).message, this.manifest.id);
+    })};
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,152 @@
+/**
+ * Verifies a restored database and filestore before anything switches to them:
+ * - an Odoo database: base installed, users present; the installed modules equal the source's
+ *   (when the source says which);
+ * - every ir_attachment with a store_fname has its file, whose sha1 is the row's checksum;
+ * - the filestore equals the source's list of files (sha256 of each), when the source has one.
+ */
+import {createHash} from 'node:crypto';
+import {PassThrough, Writable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {Parser, type ReadEntry} from 'tar';
+import {ProviderError} from '../errors.js';
+import type {FilestoreTarget, Provider} from '../../providers/provider.js';
+import type {FilestoreEntry} from './backup-manifest.js';
+import {copyRows, queryOne} from './restore-database.js';
+import {tarGuard} from './safe-extract.js';
+
+export interface FileDigest {
+  readonly size: number;
+  readonly sha1: string;
+  readonly sha256: string;
+}
+
+/** Reads a filestore through the provider (as a tar) and hashes every file. */
+export async function hashFilestore(provider: Provider, target: FilestoreTarget, signal: AbortSignal): Promise<Map<string, FileDigest>> {
+  const files = new Map<string, FileDigest>();
+  const parser = new Parser({strict: true});
+  parser.on('entry', (entry: ReadEntry) => {
+    if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') {
+      entry.resume();
+      return;
+    }
+    const path = entry.path.replace(/^(\.\/)+/, '');
+    const sha1 = createHash('sha1');
+    const sha256 = createHash('sha256');
+    let size = 0;
+    entry.on('data', (c: Buffer) => {
+      sha1.update(c);
+      sha256.update(c);
+      size += c.length;
+    });
+    entry.on('end', () => files.set(path, {size, sha1: sha1.digest('hex'), sha256: sha256.digest('hex')}));
+  });
+  const tar = new PassThrough();
+  const parsed = new Promise<void>((resolve, reject) => {
+    parser.on('end', resolve);
+    parser.on('error', reject);
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      if (parser.write(chunk)) cb();
+      else parser.once('drain', () => cb());
+    },
+    final(cb) {
+      parser.end();
+      cb();
+    },
+  });
+  await Promise.all([provider.filestore.archive(target, tar, signal), pipeline(tar, tarGuard(), sink), parsed]);
+  return files;
+}
+
+export interface RestoredVerifyReport {
+  readonly database: string;
+  readonly installedModules: number;
+  readonly users: number;
+  readonly partners: number;
+  readonly attachments: number;
+  /** Attachments with a store_fname whose file was checked (0 without filestore). */
+  readonly attachmentFilesChecked: number;
+  readonly filestoreFiles: number;
+  readonly filestoreBytes: number;
+  /** With --no-filestore: attachments whose file is missing (expected). */
+  readonly attachmentsWithoutFile: number;
+}
+
+export interface VerifyInput {
+  readonly provider: Provider;
+  readonly env: string;
+  readonly database: string;
+  readonly withFilestore: boolean;
+  /** Installed modules → latest_version, as the source recorded them. */
+  readonly expectedModules: Readonly<Record<string, string>> | null;
+  /** The source's filestore files (sha256), when it lists them. */
+  readonly expectedFiles: readonly FilestoreEntry[] | null;
+  readonly signal: AbortSignal;
+}
+
+const MAX_LISTED = 20;
+
+export async function verifyRestored(input: VerifyInput): Promise<RestoredVerifyReport> {
+  const {provider, database, signal} = input;
+  const handle = await provider.database(input.env, signal);
+  const problems: string[] = [];
+  const tables = await queryOne(handle, database, `select count(*) from pg_tables where schemaname = 'public'
+    and tablename in ('ir_module_module', 'res_users', 'res_partner', 'ir_attachment')`, signal);
+  if (Number(tables[0]) !== 4) {
+    throw new ProviderError(`restore verification failed: ${database} is not an Odoo database (ir_module_module, res_users, res_partner or ir_attachment missing)`);
+  }
+  const modules = new Map<string, string | null>();
+  await copyRows(handle, database, `select name, latest_version from ir_module_module where state = 'installed'`, (r) => modules.set(r[0]!, r[1] ?? null), signal);
+  const [users, partners, attachments] = (await queryOne(handle, database,
+    'select (select count(*) from res_users), (select count(*) from res_partner), (select count(*) from ir_attachment)', signal)).map(Number);
+  if (!modules.has('base')) problems.push('module base is not installed');
+  if (!users) problems.push('res_users is empty');
+  if (input.expectedModules) {
+    const diff = [...new Set([...Object.keys(input.expectedModules), ...modules.keys()])]
+      .filter((m) => (input.expectedModules![m] ?? '(absent)') !== (modules.has(m) ? modules.get(m) ?? '' : '(absent)'));
+    if (diff.length) problems.push(`installed modules differ from the source: ${diff.slice(0, MAX_LISTED).join(', ')}`);
+  }
+
+  const stored: [string, string | null][] = [];
+  await copyRows(handle, database, `select store_fname, checksum from ir_attachment where store_fname is not null and store_fname <> ''`,
+    (r) => stored.push([r[0]!, r[1] ?? null]), signal);
+  let files = new Map<string, FileDigest>();
+  let checked = 0;
+  let withoutFile = 0;
+  if (input.withFilestore) {
+    files = await hashFilestore(provider, {env: input.env, database}, signal);
+    const missing: string[] = [];
+    const wrong: string[] = [];
+    for (const [fname, checksum] of stored) {
+      const f = files.get(fname);
+      if (!f) missing.push(fname);
+      else if (checksum && f.sha1 !== checksum) wrong.push(fname);
+      else checked++;
+    }
+    if (missing.length) problems.push(`${missing.length} attachment(s) without their file: ${missing.slice(0, MAX_LISTED).join(', ')}`);
+    if (wrong.length) problems.push(`${wrong.length} attachment file(s) whose sha1 is not the checksum: ${wrong.slice(0, MAX_LISTED).join(', ')}`);
+    if (input.expectedFiles) {
+      const bad = input.expectedFiles.filter((e) => files.get(e.path)?.sha256 !== e.sha256).map((e) => e.path);
+      const listed = new Set(input.expectedFiles.map((e) => e.path));
+      const extra = [...files.keys()].filter((p) => !listed.has(p));
+      if (bad.length) problems.push(`${bad.length} filestore file(s) missing or different from the backup: ${bad.slice(0, MAX_LISTED).join(', ')}`);
+      if (extra.length) problems.push(`${extra.length} filestore file(s) not in the backup: ${extra.slice(0, MAX_LISTED).join(', ')}`);
+    }
+  } else {
+    withoutFile = stored.length;
+  }
+  if (problems.length) {
+    throw new ProviderError(`restore verification failed for ${database}: ${problems.join('; ')}`, {
+      data: {database, problems},
+      actions: ['nothing was switched: the environment still serves its previous data', 'odoo-sh-next backups verify <id>'],
+    });
+  }
+  let bytes = 0;
+  for (const f of files.values()) bytes += f.size;
+  return {
+    database, installedModules: modules.size, users: users ?? 0, partners: partners ?? 0, attachments: attachments ?? 0,
+    attachmentFilesChecked: checked, filestoreFiles: files.size, filestoreBytes: bytes, attachmentsWithoutFile: withoutFile,
+  };
+}

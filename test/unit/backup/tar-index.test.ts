@@ -1,0 +1,84 @@
+import {execa} from 'execa';
+import {createHash} from 'node:crypto';
+import {mkdir, mkdtemp, rm, symlink, writeFile, link} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {normalizeTarPath, TarIndexer} from '../../../src/core/backup/tar-index.js';
+
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+async function index(tar: Buffer, chunk = 777): Promise<TarIndexer> {
+  const indexer = new TarIndexer();
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < tar.length; i += chunk) chunks.push(tar.subarray(i, i + chunk));
+  await pipeline(Readable.from(chunks), indexer);
+  return indexer;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tar-index-'));
+  await mkdir(join(dir, 'fs', 'ab'), {recursive: true});
+  await mkdir(join(dir, 'fs', 'checklist', 'ab'), {recursive: true});
+  await writeFile(join(dir, 'fs', 'ab', 'ab12'), 'hello');
+  await writeFile(join(dir, 'fs', 'ab', 'big'), Buffer.alloc(100_000, 7));
+  await writeFile(join(dir, 'fs', 'checklist', 'ab', 'ab12'), '');
+});
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true});
+});
+
+const gnuTar = async (folder: string): Promise<Buffer> =>
+  Buffer.from((await execa('tar', ['--create', '--file=-', '--format=posix', '--directory', folder, '.'], {encoding: 'buffer'})).stdout);
+
+describe('TarIndexer', () => {
+  it('records every regular file with its size and sha256, paths without ./', async () => {
+    const idx = await index(await gnuTar(join(dir, 'fs')));
+    expect(idx.files).toEqual([
+      {path: 'ab/ab12', size: 5, sha256: sha('hello')},
+      {path: 'ab/big', size: 100_000, sha256: sha(Buffer.alloc(100_000, 7))},
+      {path: 'checklist/ab/ab12', size: 0, sha256: sha('')},
+    ]);
+    expect(idx.problems).toEqual([]);
+    expect(idx.others).toEqual([]);
+    expect(idx.directories).toBeGreaterThan(0);
+  });
+
+  it('accepts an empty archive (zero blocks only), as tar writes for a missing filestore', async () => {
+    const empty = Buffer.from((await execa('tar', ['--create', '--file=-', '--format=posix', '--files-from', '/dev/null'], {encoding: 'buffer'})).stdout);
+    for (const tar of [empty, Buffer.alloc(1024)]) {
+      const idx = await index(tar);
+      expect(idx.files).toEqual([]);
+      expect(idx.problems).toEqual([]);
+    }
+  });
+
+  it('reports a truncated archive and garbage', async () => {
+    const tar = await gnuTar(join(dir, 'fs'));
+    expect((await index(tar.subarray(0, 3000))).problems.join()).toMatch(/TAR_BAD_ARCHIVE/);
+    // Cut at a block boundary: every entry read so far is fine, only the end marker is missing.
+    expect((await index(tar.subarray(0, 1536))).problems.join()).toMatch(/no end-of-archive marker/);
+    expect((await index(Buffer.from('not a tar at all, '.repeat(100)))).problems.length).toBeGreaterThan(0);
+  });
+
+  it('keeps symbolic links apart and gives hard links the hash of their target', async () => {
+    const other = join(dir, 'links');
+    await mkdir(other, {recursive: true});
+    await writeFile(join(other, 'a'), 'data');
+    await link(join(other, 'a'), join(other, 'b'));
+    await symlink('/etc/passwd', join(other, 'evil'));
+    const idx = await index(await gnuTar(other));
+    expect(idx.files).toEqual([{path: 'a', size: 4, sha256: sha('data')}, {path: 'b', size: 4, sha256: sha('data')}]);
+    expect(idx.others).toEqual([{path: 'evil', type: 'SymbolicLink'}]);
+  });
+
+  it('normalizes paths', () => {
+    expect(normalizeTarPath('./ab/ab12')).toBe('ab/ab12');
+    expect(normalizeTarPath('./')).toBe('');
+    expect(normalizeTarPath('.')).toBe('');
+    expect(normalizeTarPath('ab/')).toBe('ab');
+  });
+});
