@@ -1,4 +1,5 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core';
+import {createInterface} from 'node:readline/promises';
 import {errorToJson, formatError, type ErrorJson} from './render/error-format.js';
 import {exitCodeFor} from './exit-codes.js';
 import {createServices, type Services} from './services.js';
@@ -84,6 +85,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.warnings.push(message);
     if (!this.jsonEnabled()) process.stderr.write(`Warning: ${message}\n`);
     return input;
+  }
+
+  /** A person can answer questions: stdin is a terminal and the output is not --json. */
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY) && !this.jsonEnabled();
+  }
+
+  /** Asks a yes/no question on stderr (default no). Only call it when `interactive`. */
+  protected async askYesNo(question: string): Promise<boolean> {
+    const rl = createInterface({input: process.stdin, output: process.stderr});
+    try {
+      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
   }
 
   /** Human output on stdout; suppressed under --json (the envelope is the output). */

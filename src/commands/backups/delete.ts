@@ -1,4 +1,3 @@
-import {createInterface} from 'node:readline/promises';
 import {Args, Flags} from '@oclif/core';
 import {BaseCommand} from '../../cli/base-command.js';
 import type {BackupDeleted} from '../../core/backup/backup-service.js';
@@ -14,20 +13,12 @@ export default class BackupsDelete extends BaseCommand<typeof BackupsDelete> {
 
   async run(): Promise<BackupsDeleteResult> {
     const backups = await (await this.services()).backups();
-    const interactive = Boolean(process.stdin.isTTY) && !this.jsonEnabled();
+    const interactive = this.interactive;
     const deleted = await backups.delete(this.args.id, {
-      yes: this.flags.yes, confirm: interactive ? (q) => this.#ask(q) : undefined, signal: this.signal,
+      yes: this.flags.yes, confirm: interactive ? (q) => this.askYesNo(q) : undefined, signal: this.signal,
     });
     this.out(`backup ${deleted.id} of ${deleted.env} deleted`);
     return deleted;
   }
 
-  async #ask(question: string): Promise<boolean> {
-    const rl = createInterface({input: process.stdin, output: process.stderr});
-    try {
-      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-    } finally {
-      rl.close();
-    }
-  }
 }

@@ -1,4 +1,3 @@
-import {createInterface} from 'node:readline/promises';
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../../cli/base-command.js';
 import {envFlag} from '../../cli/flags.js';
@@ -29,7 +28,7 @@ export default class BackupsPrune extends BaseCommand<typeof BackupsPrune> {
       env: this.flags.env,
       dryRun: this.flags['dry-run'],
       yes: this.flags.yes,
-      confirm: process.stdin.isTTY && !this.jsonEnabled() ? (question) => this.#ask(question) : undefined,
+      confirm: this.interactive ? (question) => this.askYesNo(question) : undefined,
       signal: this.signal,
     });
     const rows = [
@@ -50,12 +49,4 @@ export default class BackupsPrune extends BaseCommand<typeof BackupsPrune> {
     return result;
   }
 
-  async #ask(question: string): Promise<boolean> {
-    const rl = createInterface({input: process.stdin, output: process.stderr});
-    try {
-      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-    } finally {
-      rl.close();
-    }
-  }
 }

@@ -7,6 +7,7 @@ import {Writable, type Readable} from 'node:stream';
 import {ProviderError} from '../errors.js';
 import {validateDatabaseName} from '../odoo/database-name.js';
 import type {DatabaseHandle} from '../../providers/provider.js';
+import {LineWritable} from './line-writable.js';
 
 /** Extensions the provider may pre-create in a new database (Odoo's own creation adds pg_trgm). */
 const PRECREATED_EXTENSIONS = ['pg_trgm', 'unaccent'];
@@ -41,21 +42,10 @@ const BENIGN_SQL_ERRORS = [
 ];
 
 /** Collects psql's ERROR lines from stderr (all of them, not a capped buffer). */
-class SqlErrorCollector extends Writable {
+class SqlErrorCollector extends LineWritable {
   readonly errors: string[] = [];
   readonly benign: string[] = [];
-  #rest = '';
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void {
-    const lines = (this.#rest + chunk.toString('utf8')).split('\n');
-    this.#rest = lines.pop() ?? '';
-    for (const l of lines) this.#line(l);
-    cb();
-  }
-  override _final(cb: (e?: Error | null) => void): void {
-    if (this.#rest) this.#line(this.#rest);
-    cb();
-  }
-  #line(line: string): void {
+  protected override line(line: string): void {
     if (!/\b(ERROR|FATAL):/.test(line)) return;
     const list = BENIGN_SQL_ERRORS.some((re) => re.test(line)) ? this.benign : this.errors;
     if (list.length < 50) list.push(line.trim());

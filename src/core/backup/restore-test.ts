@@ -12,7 +12,6 @@ import {createHash, randomUUID} from 'node:crypto';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {Writable} from 'node:stream';
 import type {DatabaseHandle, Provider} from '../../providers/provider.js';
 import type {BackupStorage} from '../storage/backup-storage.js';
 import {createEmptyDatabase, existingTables} from './restore-database.js';
@@ -21,6 +20,7 @@ import type {RestoreRepository} from './restore-repository.js';
 import {discardRestore} from './restore-run-type.js';
 import {openBackupSource} from './restore-sources.js';
 import {verifyRestored, type RestoredVerifyReport} from './restore-verify.js';
+import {LineWritable} from './line-writable.js';
 
 export const SENTINEL_TABLES = ['ir_module_module', 'res_users', 'res_partner', 'ir_attachment'] as const;
 
@@ -54,27 +54,16 @@ export interface RestoreTestDeps {
 }
 
 /** Sums rows' hashes; with `copy` only the rows between a COPY line and `\.` count. */
-class RowHasher extends Writable {
+class RowHasher extends LineWritable {
   rows = 0;
   sum = 0n;
   columns: string | null = null;
-  #rest = '';
   #inCopy: boolean;
   constructor(private readonly dumpFormat: boolean) {
     super();
     this.#inCopy = !dumpFormat;
   }
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void {
-    const lines = (this.#rest + chunk.toString('utf8')).split('\n');
-    this.#rest = lines.pop() ?? '';
-    for (const l of lines) this.#line(l);
-    cb();
-  }
-  override _final(cb: (e?: Error | null) => void): void {
-    if (this.#rest) this.#line(this.#rest);
-    cb();
-  }
-  #line(line: string): void {
+  protected override line(line: string): void {
     if (this.dumpFormat) {
       if (!this.#inCopy) {
         const m = /^COPY \S+ (\(.*\)) FROM stdin;$/.exec(line);
