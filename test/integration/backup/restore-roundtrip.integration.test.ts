@@ -201,7 +201,7 @@ async function killableRestore(backupId: string) {
     const {systemClock} = await import(${src('core/clock.ts')});
     const {nullLogger} = await import(${src('core/logger.ts')});
     const [url, projectId, projectRoot, storageRoot, backupId, bin] = process.argv.slice(2);
-    const pool = new pg.Pool({connectionString: url});
+    const pool = new pg.Pool({connectionString: url}).on('error', () => undefined);
     const provider = new LocalProvider({config: {project: 'shop', projectRoot, postgres: {}}, clock: systemClock, logger: nullLogger});
     const envs = new EnvironmentRepository(pool, projectId);
     const restores = new RestoreRepository(pool, projectId);

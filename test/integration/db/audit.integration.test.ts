@@ -11,7 +11,7 @@ let counter = 0;
 beforeAll(async () => {
   db = await createTestDatabase('audit');
   await createMemberRole(db.pool, 'alice');
-  alice = new pg.Pool({connectionString: db.urlAs('alice'), max: 4});
+  alice = new pg.Pool({connectionString: db.urlAs('alice'), max: 4}).on('error', () => undefined);
   alice.on('error', () => undefined);
 });
 afterAll(async () => {
@@ -69,7 +69,7 @@ describe('the chain written by the database', () => {
 
   it('stays one chain under concurrent writers', async () => {
     const p = await project(0);
-    const pool = new pg.Pool({connectionString: db.urlAs('alice'), max: 8});
+    const pool = new pg.Pool({connectionString: db.urlAs('alice'), max: 8}).on('error', () => undefined);
     try {
       await Promise.all(Array.from({length: 40}, (_, i) => pool.query(`select ops.record_audit($1, 'concurrent.write', $2)`, [p, String(i)])));
     } finally {

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('apply to an empty database and are idempotent', async () => {
-    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())});
+    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())}).on('error', () => undefined);
     const first = await migrate(pool);
     expect(first.applied).toEqual(migrations.map((m) => m.id));
     const second = await migrate(pool);
@@ -37,7 +37,7 @@ describe('migrations', () => {
 
   it('are safe under 10 concurrent migrators: each migration applied exactly once', async () => {
     const url = superuserUrl(await emptyDatabase());
-    const pools = Array.from({length: 10}, () => new pg.Pool({connectionString: url, max: 1}));
+    const pools = Array.from({length: 10}, () => new pg.Pool({connectionString: url, max: 1}).on('error', () => undefined));
     const results = await Promise.all(pools.map((p) => migrate(p)));
     const applied = results.flatMap((r) => r.applied).sort((a, b) => a - b);
     expect(applied).toEqual(migrations.map((m) => m.id));
@@ -47,7 +47,7 @@ describe('migrations', () => {
   });
 
   it('refuses a database migrated by a newer release', async () => {
-    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())});
+    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())}).on('error', () => undefined);
     await migrate(pool);
     await pool.query(`insert into ops.migrations (id, name, breaking) values (999, '000999.sql', true)`);
     await expect(migrate(pool)).rejects.toMatchObject({code: 'CONFLICT', message: expect.stringContaining('newer odoo-sh-next release')});
@@ -57,7 +57,7 @@ describe('migrations', () => {
   });
 
   it('says which command to run when the database is behind', async () => {
-    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())});
+    const pool = new pg.Pool({connectionString: superuserUrl(await emptyDatabase())}).on('error', () => undefined);
     await migrate(pool, {known: migrations.slice(0, 1)});
     await expect(assertMigrated(pool)).rejects.toMatchObject({actions: ['run `odoo-sh-next state migrate`']});
     await pool.end();

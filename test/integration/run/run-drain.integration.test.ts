@@ -14,6 +14,7 @@ beforeAll(async () => {
     run_id bigint not null, attempt integer not null, worker text not null,
     constraint ledger_once unique (run_id, attempt))`);
   ledgerPool = new pg.Pool({connectionString: env.db.url, max: WORKERS});
+  ledgerPool.on('error', () => undefined); // idle clients are terminated when the database is dropped
 });
 afterAll(async () => {
   await ledgerPool?.end();

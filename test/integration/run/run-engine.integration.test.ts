@@ -326,7 +326,7 @@ describe('as project members (ops_app roles, RLS and grants)', () => {
     await createMemberRole(env.db.pool, 'run_viewer');
     await env.db.pool.query(`select ops.add_member($1, 'run_dev', 'developer'), ops.add_member($1, 'run_viewer', 'viewer')`, [env.projectId]);
     const as = (role: string) => {
-      const pool = new pg.Pool({connectionString: env.db.urlAs(role), max: 4});
+      const pool = new pg.Pool({connectionString: env.db.urlAs(role), max: 4}).on('error', () => undefined);
       const service = new RunService({
         pool, projectId: env.projectId, clock: systemClock, events: nullSink, logger: nullLogger, config: testConfig(),
         runTypes: new RunTypeRegistry([quick]),
