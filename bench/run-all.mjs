@@ -12,6 +12,7 @@ import {run as claims} from './queue/claims.mjs';
 import {run as drain} from './queue/drain.mjs';
 import {run as notify} from './queue/notify.mjs';
 import {run as preview} from './preview/preview.mjs';
+import {run as data} from './data/data.mjs';
 
 const BENCHES = [
   ['startup', startup, false],
@@ -19,14 +20,21 @@ const BENCHES = [
   ['claims', claims, true],
   ['drain', drain, true],
   ['preview', preview, false],
+  // Long (generates ~1 GB of database and ~1 GB of filestore at BENCH_DATA_SCALE=1): only when asked.
+  ['data', data, false],
 ];
+const ON_REQUEST = ['data'];
 
 const only = process.argv.slice(2);
-const selected = only.length ? BENCHES.filter(([name]) => only.includes(name)) : BENCHES;
+const wanted = (name) => (only.length ? only.includes(name) : !ON_REQUEST.includes(name) || process.env.BENCH_DATA === '1');
+const selected = BENCHES.filter(([name]) => wanted(name));
 
 const started = performance.now();
 const load = loadavg()[0];
 log(`odoo-sh-next benchmarks: ${selected.map(([n]) => n).join(', ')}; code from ${codeSource()}; ${cpus().length} CPUs, load average ${load.toFixed(2)}`);
+if (!selected.some(([n]) => n === 'data')) {
+  log('(the data bench is long and runs only when asked: `node bench/run-all.mjs data` or BENCH_DATA=1 npm run bench; BENCH_DATA_SCALE=0.1 for a quick run)');
+}
 if (load > cpus().length * 0.75) {
   log(`warning: the machine is busy (load ${load.toFixed(2)} on ${cpus().length} CPUs): throughput and latency figures will be noisy`);
 }

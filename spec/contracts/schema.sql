@@ -98,22 +98,37 @@ ALTER TABLE ONLY ops.project_members FORCE ROW LEVEL SECURITY;
 CREATE FUNCTION ops.add_member(p_project uuid, p_member text, p_role text, p_env_type text DEFAULT NULL::text) RETURNS ops.project_members
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $$
-declare v_row ops.project_members;
+    AS $_$
+declare
+  v_row ops.project_members;
+  v_old ops.project_members;
 begin
   perform ops.require_role(p_project, array['admin'], 'add members');
   if not exists (select 1 from ops.roles r where r.name = p_role) then
     raise exception 'unknown role "%": use admin, tester, developer or viewer', p_role using errcode = 'OS400';
+  end if;
+  if p_env_type is not null and p_env_type not in ('production', 'staging', 'preview', 'dev') then
+    raise exception 'invalid env_type "%": use production, staging, preview or dev', p_env_type using errcode = 'OS400';
+  end if;
+  if p_member is null or p_member !~ '^[^[:space:][:cntrl:]]{1,200}$' then
+    raise exception 'invalid member "%": 1 to 200 characters, no spaces', p_member using errcode = 'OS400';
+  end if;
+  perform ops.lock_members(p_project);
+  select * into v_old from ops.project_members m
+  where m.project_id = p_project and m.member = p_member and coalesce(m.env_type, '*') = coalesce(p_env_type, '*');
+  if v_old.id is not null and v_old.role = 'admin' and v_old.env_type is null and p_role <> 'admin'
+     and ops.other_admins(p_project, v_old.id) = 0 then
+    raise exception '"%" is the last admin of project %: add another admin first', p_member, p_project using errcode = 'OS409';
   end if;
   insert into ops.project_members (project_id, member, role, env_type, created_by)
   values (p_project, p_member, p_role, p_env_type, ops.current_actor())
   on conflict (project_id, member, coalesce(env_type, '*')) do update set role = excluded.role
   returning * into v_row;
   perform ops.record_audit(p_project, 'member.add', p_member, null, null,
-    jsonb_build_object('role', p_role, 'env_type', p_env_type));
+    jsonb_build_object('role', p_role, 'env_type', p_env_type, 'previous_role', v_old.role));
   return v_row;
 end
-$$;
+$_$;
 
 --
 -- Name: append_event(bigint, text, text, jsonb, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -147,6 +162,20 @@ begin
 exception when check_violation then
   raise exception 'invalid event level "%": use debug, info, warn or error', p_level using errcode = 'OS400';
 end
+$$;
+
+--
+-- Name: approval_env_type(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.approval_env_type(p_project uuid, p_env text) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce((
+    select e.type from ops.environments e
+    where e.project_id = p_project and e.name = p_env
+    order by (e.status <> 'destroyed') desc, e.created_at desc limit 1), 'production')
 $$;
 
 --
@@ -283,7 +312,7 @@ begin
   if v_run.id is null or not (v_run.project_id = any (ops.actor_project_ids())) then
     raise exception 'run % not found', p_run using errcode = 'OS404';
   end if;
-  perform ops.require_role(v_run.project_id, array['developer', 'tester'], 'cancel runs');
+  perform ops.require_run_role(v_run.project_id, v_run.env, v_run.type, 'cancel runs');
   if v_run.state = 'queued' then
     update ops.runs r set state = 'cancelled', finished_at = now(), updated_at = now(), cancel_requested = true
     where r.id = p_run returning * into v_run;
@@ -511,6 +540,96 @@ CREATE FUNCTION ops.current_actor() RETURNS text
 $$;
 
 --
+-- Name: approvals; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.approvals (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    action text NOT NULL,
+    environment text NOT NULL,
+    release text,
+    reason text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    requested_by text NOT NULL,
+    decided_by text,
+    decided_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    quorum smallint DEFAULT 1 NOT NULL,
+    CONSTRAINT approvals_action_check CHECK ((action = ANY (ARRAY['deploy'::text, 'promote'::text, 'restore'::text, 'exec'::text]))),
+    CONSTRAINT approvals_quorum_check CHECK (((quorum >= 1) AND (quorum <= 10))),
+    CONSTRAINT approvals_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text, 'expired'::text])))
+);
+
+ALTER TABLE ONLY ops.approvals FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: decide_approval(uuid, text, boolean, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.decide_approval(p_id uuid, p_vote text, p_allow_self boolean DEFAULT false, p_comment text DEFAULT NULL::text) RETURNS ops.approvals
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_row ops.approvals;
+  v_type text;
+  v_actor text := ops.current_actor();
+  v_role text;
+  v_approves integer;
+begin
+  select * into v_row from ops.approvals a where a.id = p_id for update;
+  if v_row.id is null or not (v_row.project_id = any (ops.actor_project_ids())) then
+    raise exception 'approval % not found', p_id using errcode = 'OS404';
+  end if;
+  if p_vote is null or p_vote not in ('approve', 'reject') then
+    raise exception 'invalid vote "%": use approve or reject', p_vote using errcode = 'OS400';
+  end if;
+  if v_row.status = 'pending' and v_row.expires_at < now() then
+    raise exception 'approval % expired at %: request a new one', p_id, v_row.expires_at using errcode = 'OS409';
+  end if;
+  if v_row.status <> 'pending' then
+    raise exception 'approval % is already %: it cannot be decided again', p_id, v_row.status using errcode = 'OS409';
+  end if;
+  v_type := ops.approval_env_type(v_row.project_id, v_row.environment);
+  if not ops.has_role(v_row.project_id, ops.env_roles(v_type), v_type) then
+    if ops.has_role(v_row.project_id, array['viewer'], v_type) and not ops.has_role(v_row.project_id, array['developer', 'tester'], v_type) then
+      raise exception 'actor "%" may not decide approvals: viewers are read-only', v_actor using errcode = 'OS403';
+    end if;
+    raise exception 'actor "%" may not decide approvals for % environment "%": needs role %', v_actor, v_type,
+      v_row.environment, array_to_string(ops.env_roles(v_type), ' or ') || ' (or admin)' using errcode = 'OS403';
+  end if;
+  if p_vote = 'approve' and v_row.requested_by = v_actor and not coalesce(p_allow_self, false) then
+    raise exception 'self-approval refused: "%" requested approval % and cannot approve it; another member must', v_actor, p_id
+      using errcode = 'OS403';
+  end if;
+  select m.role into v_role from ops.project_members m join ops.roles r on r.name = m.role
+  where m.project_id = v_row.project_id and m.member = v_actor
+    and (m.env_type is null or m.env_type = v_type)
+    and (m.role = 'admin' or m.role = any (ops.env_roles(v_type)))
+  order by r.rank desc limit 1;
+  begin
+    insert into ops.approval_votes (approval_id, project_id, voter, role, vote, comment)
+    values (p_id, v_row.project_id, v_actor, v_role, p_vote, nullif(p_comment, ''));
+  exception when unique_violation then
+    raise exception 'actor "%" already voted on approval %', v_actor, p_id using errcode = 'OS409';
+  end;
+  select count(*) into v_approves from ops.approval_votes v where v.approval_id = p_id and v.vote = 'approve';
+  if p_vote = 'reject' or v_approves >= v_row.quorum then
+    update ops.approvals a set status = case when p_vote = 'reject' then 'rejected' else 'approved' end,
+      decided_by = v_actor, decided_at = now()
+    where a.id = p_id returning * into v_row;
+  end if;
+  perform ops.record_audit(v_row.project_id, 'approval.' || p_vote, p_id::text, v_row.environment, null,
+    jsonb_build_object('action', v_row.action, 'release', v_row.release, 'role', v_role, 'status', v_row.status,
+                       'approves', v_approves, 'quorum', v_row.quorum, 'self', v_row.requested_by = v_actor,
+                       'comment', nullif(p_comment, '')));
+  return v_row;
+end
+$$;
+
+--
 -- Name: delete_backup(uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -542,6 +661,69 @@ end
 $$;
 
 --
+-- Name: ensure_member_role(uuid, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.ensure_member_role(p_project uuid, p_name text, p_scram_verifier text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_role record;
+  v_owner record;
+  v_created boolean := false;
+  v_granted boolean := false;
+begin
+  perform ops.require_role(p_project, array['admin'], 'create member roles');
+  if p_name is null or p_name !~ '^[a-z_][a-z0-9_]{0,62}$' or p_name ~ '^pg_' or p_name ~ '^ops_'
+     or p_name in ('postgres', 'public', 'none', 'current_user', 'session_user', 'current_role') then
+    raise exception 'invalid role name "%": lowercase letters, digits and _ (at most 63, not starting with a digit), not postgres, pg_*, ops_* or public', p_name
+      using errcode = 'OS400';
+  end if;
+  if p_scram_verifier is not null and p_scram_verifier !~ '^SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$' then
+    raise exception 'the password must be given as a SCRAM-SHA-256 verifier' using errcode = 'OS400';
+  end if;
+  select r.rolsuper, r.rolcreaterole from pg_catalog.pg_roles r where r.rolname = current_user into v_owner;
+  select r.rolname, r.rolsuper, r.rolcreaterole, r.rolbypassrls, r.rolreplication
+  into v_role from pg_catalog.pg_roles r where r.rolname = p_name;
+  if v_role.rolname is not null then
+    if v_role.rolsuper or v_role.rolcreaterole or v_role.rolbypassrls or v_role.rolreplication then
+      raise exception 'role "%" is privileged (superuser, createrole, bypassrls or replication): it is not managed here', p_name
+        using errcode = 'OS403', hint = 'add it by name with --jwt, or ask the DBA';
+    end if;
+    if p_scram_verifier is not null then
+      raise exception 'role "%" already exists: its password is managed by the DBA, not by members add', p_name
+        using errcode = 'OS409';
+    end if;
+  end if;
+  if not (v_owner.rolsuper or v_owner.rolcreaterole) then
+    raise exception 'the ops schema owner "%" cannot create or grant roles (needs CREATEROLE)', current_user
+      using errcode = 'OS403',
+        hint = format('as a superuser: alter role %I createrole; or create role %I login in role ops_app', current_user, p_name);
+  end if;
+  if v_role.rolname is null then
+    execute format('create role %I login nosuperuser nocreatedb nocreaterole noreplication nobypassrls inherit in role ops_app', p_name);
+    if p_scram_verifier is not null then
+      execute format('alter role %I password %L', p_name, p_scram_verifier);
+    end if;
+    v_created := true;
+    v_granted := true;
+  elsif not pg_catalog.pg_has_role(p_name, 'ops_app', 'member') then
+    execute format('grant ops_app to %I', p_name);
+    v_granted := true;
+  end if;
+  if v_created or v_granted then
+    perform ops.record_audit(p_project, 'member.role', p_name, null, null,
+      jsonb_build_object('created', v_created, 'granted', v_granted, 'password', p_scram_verifier is not null));
+  end if;
+  return jsonb_build_object('role', p_name, 'created', v_created, 'granted', v_granted);
+exception when insufficient_privilege then
+  raise exception 'the ops schema owner "%" may not create or grant role "%": %', current_user, p_name, sqlerrm
+    using errcode = 'OS403', hint = 'grant the owner CREATEROLE (and ADMIN OPTION on ops_app), or create the role as the DBA';
+end
+$_$;
+
+--
 -- Name: env_roles(text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -554,6 +736,34 @@ CREATE FUNCTION ops.env_roles(p_type text) RETURNS text[]
     when 'staging' then array['tester']
     else array['developer', 'tester']
   end
+$$;
+
+--
+-- Name: expire_approvals(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.expire_approvals(p_project uuid) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_row record;
+  v_count integer := 0;
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'project % not found (or you are not a member)', p_project using errcode = 'OS404';
+  end if;
+  for v_row in
+    update ops.approvals a set status = 'expired'
+    where a.project_id = p_project and a.status in ('pending', 'approved') and a.expires_at < now()
+    returning a.id, a.environment, a.action, a.release
+  loop
+    v_count := v_count + 1;
+    perform ops.record_audit(p_project, 'approval.expire', v_row.id::text, v_row.environment, null,
+      jsonb_build_object('action', v_row.action, 'release', v_row.release));
+  end loop;
+  return v_count;
+end
 $$;
 
 --
@@ -813,6 +1023,24 @@ CREATE FUNCTION ops.is_exclusive_type(p_type text) RETURNS boolean
     AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up', 'backup', 'db-mask') $$;
 
 --
+-- Name: list_approvals(uuid, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.list_approvals(p_project uuid, p_env text DEFAULT NULL::text, p_status text DEFAULT NULL::text, p_limit integer DEFAULT 100) RETURNS SETOF ops.approvals
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops.expire_approvals(p_project);
+  return query
+    select * from ops.approvals a
+    where a.project_id = p_project and (p_env is null or a.environment = p_env) and (p_status is null or a.status = p_status)
+    order by a.created_at desc, a.id
+    limit greatest(1, least(coalesce(p_limit, 100), 10000));
+end
+$$;
+
+--
 -- Name: lock_live_environment(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -831,6 +1059,27 @@ begin
   end if;
   return v_env;
 end
+$$;
+
+--
+-- Name: lock_members(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.lock_members(p_project uuid) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$ select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('ops.members:' || p_project::text, 0)) $$;
+
+--
+-- Name: other_admins(uuid, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.other_admins(p_project uuid, p_except bigint) RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select count(*)::integer from ops.project_members m
+  where m.project_id = p_project and m.role = 'admin' and m.env_type is null and m.id <> p_except
 $$;
 
 --
@@ -881,7 +1130,7 @@ CREATE FUNCTION ops.queue_run(p_project uuid, p_env text, p_git_sha text, p_ref 
     AS $$
 declare v_run ops.runs;
 begin
-  perform ops.require_role(p_project, array['developer', 'tester'], 'queue runs');
+  perform ops.require_run_role(p_project, p_env, p_type, 'queue runs', nullif(p_options ->> 'env_type', ''));
   insert into ops.runs (project_id, env, type, git_sha, ref, payload, priority, run_at, max_attempts, backoff_ms, exclusive, created_by)
   values (p_project, p_env, p_type, p_git_sha, p_ref, coalesce(p_payload, '{}'),
           coalesce((p_options ->> 'priority')::smallint, 0),
@@ -944,6 +1193,28 @@ begin
   perform ops.record_audit(v_backup.project_id, 'backup.verify', p_backup::text, v_backup.environment, null,
     jsonb_build_object('ok', p_ok, 'failures', coalesce(p_detail -> 'failures', '0'::jsonb)));
   return v_backup;
+end
+$$;
+
+--
+-- Name: record_policy_denial(uuid, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_policy_denial(p_project uuid, p_action text, p_env text, p_payload jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_action is null or p_action not in ('deploy', 'promote', 'restore', 'exec') then
+    raise exception 'invalid action "%": use deploy, promote, restore or exec', p_action using errcode = 'OS400';
+  end if;
+  if p_env is null or p_env = '' then
+    raise exception 'a policy denial names its environment' using errcode = 'OS400';
+  end if;
+  if p_payload is null or jsonb_typeof(p_payload -> 'reasons') is distinct from 'array' or jsonb_array_length(p_payload -> 'reasons') = 0 then
+    raise exception 'a policy denial lists its reasons (payload.reasons, a non-empty array)' using errcode = 'OS400';
+  end if;
+  return ops.record_audit(p_project, 'policy.deny', p_action, p_env, null, p_payload);
 end
 $$;
 
@@ -1014,19 +1285,62 @@ CREATE FUNCTION ops.remove_member(p_project uuid, p_member text, p_env_type text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare v_count int;
+declare v_old ops.project_members;
 begin
   perform ops.require_role(p_project, array['admin'], 'remove members');
-  delete from ops.project_members m
-  where m.project_id = p_project and m.member = p_member
-    and coalesce(m.env_type, '*') = coalesce(p_env_type, '*');
-  get diagnostics v_count = row_count;
-  if v_count > 0 then
-    perform ops.record_audit(p_project, 'member.remove', p_member, null, null, jsonb_build_object('env_type', p_env_type));
+  perform ops.lock_members(p_project);
+  select * into v_old from ops.project_members m
+  where m.project_id = p_project and m.member = p_member and coalesce(m.env_type, '*') = coalesce(p_env_type, '*');
+  if v_old.id is null then
+    return false;
   end if;
-  return v_count > 0;
+  if v_old.role = 'admin' and v_old.env_type is null and ops.other_admins(p_project, v_old.id) = 0 then
+    raise exception '"%" is the last admin of project %: add another admin first', p_member, p_project using errcode = 'OS409';
+  end if;
+  delete from ops.project_members m where m.id = v_old.id;
+  perform ops.record_audit(p_project, 'member.remove', p_member, null, null,
+    jsonb_build_object('role', v_old.role, 'env_type', p_env_type));
+  return true;
 end
 $$;
+
+--
+-- Name: request_approval(uuid, text, text, text, text, smallint, interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.request_approval(p_project uuid, p_action text, p_env text, p_release text DEFAULT NULL::text, p_reason text DEFAULT NULL::text, p_quorum smallint DEFAULT 1, p_ttl interval DEFAULT '24:00:00'::interval) RETURNS ops.approvals
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_type text := ops.approval_env_type(p_project, p_env);
+  v_row ops.approvals;
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'project % not found (or you are not a member)', p_project using errcode = 'OS404';
+  end if;
+  perform ops.require_role(p_project, array['developer', 'tester'], 'request approvals for ' || v_type || ' environments', v_type);
+  if p_action is null or p_action not in ('deploy', 'promote', 'restore', 'exec') then
+    raise exception 'invalid approval action "%": use deploy, promote, restore or exec', p_action using errcode = 'OS400';
+  end if;
+  if p_env is null or p_env !~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' then
+    raise exception 'invalid environment name "%"', p_env using errcode = 'OS400';
+  end if;
+  if p_quorum is null or p_quorum < 1 or p_quorum > 10 then
+    raise exception 'invalid quorum %: use 1 to 10 approvers', p_quorum using errcode = 'OS400';
+  end if;
+  if p_ttl is null or p_ttl <= interval '0' or p_ttl > interval '90 days' then
+    raise exception 'invalid approval ttl %: use more than 0 and at most 90 days', p_ttl using errcode = 'OS400';
+  end if;
+  insert into ops.approvals (project_id, action, environment, release, reason, quorum, requested_by, expires_at)
+  values (p_project, p_action, p_env, nullif(p_release, ''), nullif(p_reason, ''), p_quorum, ops.current_actor(), now() + p_ttl)
+  returning * into v_row;
+  perform ops.record_audit(p_project, 'approval.request', v_row.id::text, p_env, null,
+    jsonb_build_object('action', p_action, 'release', v_row.release, 'reason', v_row.reason, 'quorum', p_quorum,
+                       'expires_at', v_row.expires_at, 'env_type', v_type));
+  return v_row;
+end
+$_$;
 
 --
 -- Name: require_lease(bigint, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -1087,6 +1401,31 @@ end
 $$;
 
 --
+-- Name: require_run_role(uuid, text, text, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.require_run_role(p_project uuid, p_env text, p_type text, p_action text, p_declared text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_env_type text;
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'actor "%" may not %: not a member of project %', ops.current_actor(), p_action, p_project
+      using errcode = 'OS403';
+  end if;
+  v_env_type := ops.run_env_type(p_project, p_env, p_declared);
+  if p_type = 'backup' then
+    perform ops.require_role(p_project, array['admin'], p_action || ' (backups)');
+  elsif v_env_type is null then
+    perform ops.require_role(p_project, array['developer', 'tester'], p_action);
+  else
+    perform ops.require_role(p_project, ops.env_roles(v_env_type), p_action || ' on ' || v_env_type || ' environments', v_env_type);
+  end if;
+end
+$$;
+
+--
 -- Name: restore_backup(uuid, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1116,6 +1455,30 @@ end
 $$;
 
 --
+-- Name: run_env_type(uuid, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.run_env_type(p_project uuid, p_env text, p_declared text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_type text;
+begin
+  if p_declared is not null and p_declared not in ('production', 'staging', 'preview', 'dev') then
+    raise exception 'invalid env_type "%": use production, staging, preview or dev', p_declared using errcode = 'OS400';
+  end if;
+  if p_env is not null then
+    select e.type into v_type from ops.environments e
+    where e.project_id = p_project and e.name = p_env and e.status <> 'destroyed';
+  end if;
+  if v_type is not null and p_declared is not null and v_type <> p_declared then
+    raise exception 'environment "%" is a % environment, not %', p_env, v_type, p_declared using errcode = 'OS409';
+  end if;
+  return coalesce(v_type, p_declared);
+end
+$$;
+
+--
 -- Name: set_environment_state(uuid, text, text, text, text, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1140,6 +1503,59 @@ begin
   return v_env;
 exception when check_violation then
   raise exception 'invalid environment status "%"', p_status using errcode = 'OS400';
+end
+$$;
+
+--
+-- Name: policies; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.policies (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    env_type text NOT NULL,
+    rules jsonb DEFAULT '[]'::jsonb NOT NULL,
+    updated_by text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT policies_env_type_check CHECK ((env_type = ANY (ARRAY['production'::text, 'staging'::text, 'preview'::text, 'dev'::text])))
+);
+
+ALTER TABLE ONLY ops.policies FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: set_policy(uuid, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.set_policy(p_project uuid, p_env_type text, p_rules jsonb) RETURNS ops.policies
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_row ops.policies;
+begin
+  perform ops.require_role(p_project, array['admin'], 'change policies');
+  if p_env_type is null or p_env_type not in ('production', 'staging', 'preview', 'dev') then
+    raise exception 'invalid environment type "%": use production, staging, preview or dev', p_env_type using errcode = 'OS400';
+  end if;
+  if p_rules is null then
+    delete from ops.policies p where p.project_id = p_project and p.env_type = p_env_type returning * into v_row;
+    if v_row.id is not null then
+      perform ops.record_audit(p_project, 'policy.reset', p_env_type, null, null, jsonb_build_object('env_type', p_env_type, 'previous', v_row.rules));
+    end if;
+    return v_row;
+  end if;
+  if jsonb_typeof(p_rules) <> 'array' or jsonb_array_length(p_rules) > 100 then
+    raise exception 'policy rules must be an array of at most 100 strings' using errcode = 'OS400';
+  end if;
+  if exists (select 1 from jsonb_array_elements(p_rules) e
+             where jsonb_typeof(e) <> 'string' or length(btrim(e #>> '{}')) = 0 or length(e #>> '{}') > 500) then
+    raise exception 'every policy rule must be a non-empty string of at most 500 characters' using errcode = 'OS400';
+  end if;
+  insert into ops.policies as p (project_id, env_type, rules, updated_by, updated_at)
+  values (p_project, p_env_type, p_rules, ops.current_actor(), now())
+  on conflict (project_id, env_type) do update set rules = excluded.rules, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+  returning * into v_row;
+  perform ops.record_audit(p_project, 'policy.set', p_env_type, null, null, jsonb_build_object('env_type', p_env_type, 'rules', p_rules));
+  return v_row;
 end
 $$;
 
@@ -1346,27 +1762,56 @@ end
 $$;
 
 --
--- Name: approvals; Type: TABLE; Schema: ops; Owner: -
+-- Name: valid_approvals(uuid, text, text, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE TABLE ops.approvals (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+CREATE FUNCTION ops.valid_approvals(p_project uuid, p_action text, p_env text, p_release text) RETURNS SETOF ops.approvals
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'project % not found (or you are not a member)', p_project using errcode = 'OS404';
+  end if;
+  return query
+    select * from ops.approvals a
+    where a.project_id = p_project and a.status = 'approved'
+      and a.action = p_action and a.environment = p_env and a.release is not distinct from p_release
+      and (a.expires_at is null or a.expires_at >= now())
+    order by a.decided_at desc, a.id;
+end
+$$;
+
+--
+-- Name: approval_votes; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.approval_votes (
+    id bigint NOT NULL,
+    approval_id uuid NOT NULL,
     project_id uuid NOT NULL,
-    action text NOT NULL,
-    environment text NOT NULL,
-    release text,
-    reason text,
-    status text DEFAULT 'pending'::text NOT NULL,
-    requested_by text NOT NULL,
-    decided_by text,
-    decided_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone,
-    CONSTRAINT approvals_action_check CHECK ((action = ANY (ARRAY['deploy'::text, 'promote'::text, 'restore'::text, 'exec'::text]))),
-    CONSTRAINT approvals_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text, 'expired'::text])))
+    voter text NOT NULL,
+    role text NOT NULL,
+    vote text NOT NULL,
+    comment text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT approval_votes_vote_check CHECK ((vote = ANY (ARRAY['approve'::text, 'reject'::text])))
 );
 
-ALTER TABLE ONLY ops.approvals FORCE ROW LEVEL SECURITY;
+ALTER TABLE ONLY ops.approval_votes FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: approval_votes_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.approval_votes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.approval_votes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
@@ -1463,22 +1908,6 @@ CREATE TABLE ops.migrations (
 ALTER TABLE ONLY ops.migrations FORCE ROW LEVEL SECURITY;
 
 --
--- Name: policies; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.policies (
-    id bigint NOT NULL,
-    project_id uuid NOT NULL,
-    env_type text NOT NULL,
-    rules jsonb DEFAULT '[]'::jsonb NOT NULL,
-    updated_by text NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT policies_env_type_check CHECK ((env_type = ANY (ARRAY['production'::text, 'staging'::text, 'preview'::text, 'dev'::text])))
-);
-
-ALTER TABLE ONLY ops.policies FORCE ROW LEVEL SECURITY;
-
---
 -- Name: policies_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
 --
 
@@ -1571,6 +2000,20 @@ ALTER TABLE ops.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: approval_votes approval_votes_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approval_votes
+    ADD CONSTRAINT approval_votes_pkey PRIMARY KEY (id);
+
+--
+-- Name: approval_votes approval_votes_voter_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approval_votes
+    ADD CONSTRAINT approval_votes_voter_key UNIQUE (approval_id, voter);
 
 --
 -- Name: approvals approvals_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1705,6 +2148,12 @@ ALTER TABLE ONLY ops.runs
 CREATE INDEX approvals_pending_index ON ops.approvals USING btree (project_id, environment) WHERE (status = 'pending'::text);
 
 --
+-- Name: approvals_valid_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX approvals_valid_index ON ops.approvals USING btree (project_id, action, environment) WHERE (status = 'approved'::text);
+
+--
 -- Name: artifacts_run_index; Type: INDEX; Schema: ops; Owner: -
 --
 
@@ -1817,6 +2266,27 @@ CREATE TRIGGER _100_audit_no_update BEFORE DELETE OR UPDATE ON ops.audit_log FOR
 --
 
 CREATE TRIGGER _500_audit_chain BEFORE INSERT ON ops.audit_log FOR EACH ROW EXECUTE FUNCTION ops._500_audit_chain();
+
+--
+-- Name: approval_votes approval_votes_approval_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approval_votes
+    ADD CONSTRAINT approval_votes_approval_id_fkey FOREIGN KEY (approval_id) REFERENCES ops.approvals(id) ON DELETE CASCADE;
+
+--
+-- Name: approval_votes approval_votes_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approval_votes
+    ADD CONSTRAINT approval_votes_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: approval_votes approval_votes_role_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.approval_votes
+    ADD CONSTRAINT approval_votes_role_fkey FOREIGN KEY (role) REFERENCES ops.roles(name);
 
 --
 -- Name: approvals approvals_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
@@ -1936,6 +2406,18 @@ ALTER TABLE ONLY ops.run_events
 
 ALTER TABLE ONLY ops.runs
     ADD CONSTRAINT runs_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: approval_votes; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.approval_votes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: approval_votes approval_votes_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY approval_votes_member ON ops.approval_votes USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
 
 --
 -- Name: approvals; Type: ROW SECURITY; Schema: ops; Owner: -

@@ -28,7 +28,10 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof InterruptedError) return EXIT.interrupted;
   if (err instanceof NotImplementedError) return EXIT.unexpected;
   if (err instanceof InternalError) return EXIT.unexpected;
-  // oclif's own errors (flag parsing) carry their exit code, pinned by `oclif.exitCodes` in package.json.
+  // oclif's parse errors (bad flag values, unknown flags, missing args) are usage errors; some of them
+  // (an invalid option value) carry no exit code of their own.
+  if ((err as {parse?: unknown})?.parse !== undefined) return EXIT.usage;
+  // Other oclif errors carry their exit code, pinned by `oclif.exitCodes` in package.json.
   const oclifExit = (err as {oclif?: {exit?: unknown}})?.oclif?.exit;
   if (typeof oclifExit === 'number') return oclifExit;
   return EXIT.unexpected;

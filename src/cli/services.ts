@@ -10,6 +10,8 @@ import type {StateService} from '../core/state/state-service.js';
 import type {RunService} from '../core/run/run-service.js';
 import type {PeriodicTask} from '../core/run/runner.js';
 import type {RestoreService} from '../core/backup/restore-service.js';
+import type {ApprovalsService} from '../core/approvals/approvals-service.js';
+import type {PolicyDeps} from '../core/policy/policy-service.js';
 import type {AuditService} from '../core/audit/audit-service.js';
 import type {EnvironmentService} from '../core/environments/environment-service.js';
 import type {RuntimeService} from '../core/environments/runtime-service.js';
@@ -48,12 +50,18 @@ export interface Services {
   state(): Promise<StateService>;
   runs(): Promise<RunService>;
   audit(): Promise<AuditService>;
+  /** Project members and their roles (RBAC is enforced in SQL, see src/core/members/rbac-matrix.ts). */
+  members(): Promise<import('../core/members/members-service.js').MembersService>;
   /** The configured runtime provider (loaded on first use). */
   provider(): Promise<Provider>;
   environments(): Promise<EnvironmentService>;
   runtime(): Promise<RuntimeService>;
   /** Backups: create (a `backup` run), list, verify, delete, download (registers the `backup` run type). */
   backups(): Promise<BackupService>;
+  /** Policies as code: effective rules, evaluation, enforcement. */
+  policies(): Promise<PolicyDeps>;
+  /** Approvals; self-approval follows the environment type's policy (`no self-approval`). */
+  approvals(): Promise<ApprovalsService>;
   /** Restores, imports and exports (restore and db-export run types). */
   restores(): Promise<RestoreService>;
   /** Housekeeping the runner does besides executing runs. */
@@ -217,10 +225,17 @@ export function createServices(opts: ServicesOptions): Services {
         environments: await environmentRepository(), runs: await runs(),
       });
     }),
+    policies: once(async () => (await import('../core/policy/policy-composition.js')).policyDeps(services)),
+    // Self-approval is refused: the policy grammar has no rule that allows it (issue: "unless the policy says so").
+    approvals: once(async () => (await import('../core/approvals/approvals-service.js')).approvalsServiceFor(services)),
     restores: once(async () => (await import('../core/backup/restore-composition.js')).restoreServicesFor(services)),
     backups: once(async () => {
       const {BackupService} = await import('../core/backup/backup-service.js');
       return new BackupService(await backupDeps());
+    }),
+    members: once(async () => {
+      const {MembersService} = await import('../core/members/members-service.js');
+      return new MembersService({pool: await pool(), projectId: await projectId()});
     }),
     audit: once(async () => {
       const {AuditService} = await import('../core/audit/audit-service.js');

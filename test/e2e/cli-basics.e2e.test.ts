@@ -27,9 +27,13 @@ describe('CLI basics', () => {
     expect(res.json.error!.actions.join(' ')).toContain('odoo-sh-next init');
   });
 
-  it('unknown flags are usage errors (exit 2) with a JSON error envelope', async () => {
+  it('unknown flags and bad flag values are usage errors (exit 2) with a JSON error envelope', async () => {
     const res = await runCli(['run', 'list', '--nope', '--json'], {cwd: project.dir});
     expect(res.exitCode).toBe(2);
+    expect(res.json.error!.code).toBe('USAGE');
+    const bad = await runCli(['env', 'list', '--type', 'bogus', '--json'], {cwd: project.dir});
+    expect(bad.exitCode).toBe(2);
+    expect(bad.json.error!.message).toContain('to be one of');
   });
 
   it('init writes a config that loads, prepares the state store, and refuses to overwrite it', async () => {

@@ -11,7 +11,7 @@ import {rename, rm, stat} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {Header} from 'tar';
-import {ConflictError, InterruptedError, NotImplementedError, ProviderError} from '../errors.js';
+import {ConflictError, InterruptedError, ProviderError} from '../errors.js';
 import type {BackupRef, BackupStorage} from '../storage/backup-storage.js';
 import type {Provider} from '../../providers/provider.js';
 import {MANIFEST_FILE, type BackupManifest} from './backup-manifest.js';
@@ -85,21 +85,4 @@ export interface OdooZipExportInput {
 }
 export type OdooZipExporter = (input: OdooZipExportInput) => Promise<{readonly bytes: number}>;
 
-/** Loads exportOdooZip from ./odoo-zip.js (provided by the Odoo-zip export work). */
-export async function loadOdooZipExporter(): Promise<OdooZipExporter> {
-  const specifier = './odoo-zip.js';
-  let mod: {exportOdooZip?: unknown};
-  try {
-    mod = (await import(specifier)) as {exportOdooZip?: unknown};
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new NotImplementedError('backups download --format odoo-zip is not available yet (src/core/backup/odoo-zip.ts is missing)', {cause: err});
-    }
-    throw err;
-  }
-  if (typeof mod.exportOdooZip !== 'function') {
-    throw new NotImplementedError('backups download --format odoo-zip is not available yet (odoo-zip.ts exports no exportOdooZip)');
-  }
-  return mod.exportOdooZip as OdooZipExporter;
-}
 

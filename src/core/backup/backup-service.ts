@@ -23,8 +23,7 @@ import {query} from '../store/pool.js';
 import type {Provider} from '../../providers/provider.js';
 import type {BackupPart} from './backup-manifest.js';
 import {writeBackup, type BackupProgress} from './backup-pipeline.js';
-import {loadOdooZipExporter, writeNativeArchive} from './backup-download.js';
-export type {OdooZipExporter, OdooZipExportInput} from './backup-download.js';
+import {writeNativeArchive} from './backup-download.js';
 import {BACKUP_KINDS, backupSummary, type Backup, type BackupKind, type BackupSummary} from './backup-record.js';
 import {assertComplete, BackupRepository} from './backup-repository.js';
 import {MAX_LISTED, verifyBackup, type VerifyReport} from './backup-verify.js';
@@ -263,9 +262,10 @@ export class BackupService {
     assertComplete(backup);
     const {storage, ref} = await this.#storageOf(backup);
     if (opts.format === 'odoo-zip') {
-      const exportOdooZip = await loadOdooZipExporter();
+      // Loaded here only: the zip writer is needed by this format alone.
+      const {exportOdooZip} = await import('./odoo-zip.js');
       const {bytes} = await exportOdooZip({
-        backup, manifest: backup.manifest!, ref, storage, provider: await this.deps.provider(), out: opts.out, signal: opts.signal,
+        manifest: backup.manifest!, ref, storage, provider: await this.deps.provider(), out: opts.out, signal: opts.signal,
       });
       return {id: backup.id, format: 'odoo-zip', out: opts.out, bytes};
     }

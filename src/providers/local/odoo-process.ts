@@ -57,13 +57,19 @@ export async function processAlive(pid: number, marker: string): Promise<boolean
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  let cmdline: string;
-  try {
-    cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return process.platform !== 'linux';
+  // While a process execs (odoo-bin's `#!/usr/bin/env python3` execs twice), its cmdline can read
+  // empty or as the previous program for a moment: look again before calling it someone else.
+  for (let attempt = 0; ; attempt++) {
+    let cmdline: string;
+    try {
+      cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return process.platform !== 'linux';
+    }
+    if (cmdline.split('\0').includes(marker)) break;
+    if (attempt >= 4) return false;
+    await new Promise((r) => setTimeout(r, 25));
   }
-  if (!cmdline.split('\0').includes(marker)) return false;
   const statText = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const state = statText.slice(statText.lastIndexOf(')') + 2, statText.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
