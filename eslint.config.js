@@ -26,7 +26,8 @@ export default tseslint.config(
   {
     files: ['src/core/**/*-policy.ts', 'src/core/**/*-plan.ts', 'src/core/**/*-state.ts', 'src/core/env/**/*.ts',
       'src/core/odoo/**/*.ts', 'src/core/config/schema*.ts', 'src/core/config/duration.ts', 'src/core/config/did-you-mean.ts',
-      'src/core/config/starter-config.ts', 'src/core/audit/audit-chain.ts'],
+      'src/core/config/starter-config.ts', 'src/core/audit/audit-chain.ts', 'src/core/build/**/*.ts',
+      'src/core/members/rbac-matrix.ts', 'src/core/policy/policy-rules.ts'],
     rules: restrict(PURE_FORBIDDEN, 'Pure core modules do no IO: take data in, return data out.'),
   },
   {
