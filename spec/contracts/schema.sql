@@ -1071,6 +1071,67 @@ CREATE FUNCTION ops.lock_members(p_project uuid) RETURNS void
     AS $$ select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('ops.members:' || p_project::text, 0)) $$;
 
 --
+-- Name: releases; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.releases (
+    id text NOT NULL,
+    project_id uuid NOT NULL,
+    env text NOT NULL,
+    source_env text,
+    commit text,
+    addons_hash text NOT NULL,
+    odoo_version text NOT NULL,
+    modules jsonb DEFAULT '{}'::jsonb NOT NULL,
+    image_digest text,
+    created_by text DEFAULT ops.current_actor() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deployed_at timestamp with time zone,
+    status text DEFAULT 'built'::text NOT NULL,
+    gates jsonb DEFAULT '{}'::jsonb NOT NULL,
+    run_id bigint,
+    pre_deploy_backup text,
+    updated_modules jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT releases_id_check CHECK ((id ~ '^r-[0-9a-f]{12}$'::text)),
+    CONSTRAINT releases_status_check CHECK ((status = ANY (ARRAY['built'::text, 'deployed'::text, 'rolled_back'::text, 'failed'::text])))
+);
+
+ALTER TABLE ONLY ops.releases FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: mark_release(uuid, text, text, text, jsonb, jsonb, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.mark_release(p_project uuid, p_id text, p_env text, p_status text, p_gates jsonb DEFAULT NULL::jsonb, p_updated_modules jsonb DEFAULT NULL::jsonb, p_run bigint DEFAULT NULL::bigint) RETURNS ops.releases
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_type text;
+  v_rel ops.releases;
+begin
+  select e.type into v_type from ops.environments e
+  where e.project_id = p_project and e.name = p_env and e.status <> 'destroyed';
+  perform ops.require_role(p_project, ops.env_roles(coalesce(v_type, 'production')), 'deploy to ' || coalesce(v_type, 'production'),
+    coalesce(v_type, 'production'));
+  update ops.releases r set status = p_status, gates = coalesce(p_gates, r.gates),
+    updated_modules = coalesce(p_updated_modules, r.updated_modules),
+    deployed_at = case when p_status = 'deployed' then now() else r.deployed_at end,
+    run_id = coalesce(p_run, r.run_id)
+  where r.project_id = p_project and r.env = p_env and r.id = p_id
+  returning * into v_rel;
+  if v_rel.id is null then
+    raise exception 'release % of environment % not found', p_id, p_env using errcode = 'OS404';
+  end if;
+  perform ops.record_audit(p_project, 'release.' || p_status, p_id, p_env, p_run,
+    jsonb_build_object('gates', p_gates, 'updated_modules', p_updated_modules));
+  return v_rel;
+exception when check_violation then
+  raise exception 'invalid release status "%"', p_status using errcode = 'OS400';
+end
+$$;
+
+--
 -- Name: other_admins(uuid, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1215,6 +1276,38 @@ begin
     raise exception 'a policy denial lists its reasons (payload.reasons, a non-empty array)' using errcode = 'OS400';
   end if;
   return ops.record_audit(p_project, 'policy.deny', p_action, p_env, null, p_payload);
+end
+$$;
+
+--
+-- Name: record_release(uuid, text, text, text, text, text, text, jsonb, text, text, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_release(p_project uuid, p_id text, p_env text, p_source_env text, p_commit text, p_addons_hash text, p_odoo_version text, p_modules jsonb, p_image_digest text, p_pre_deploy_backup text, p_run bigint) RETURNS ops.releases
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_type text;
+  v_rel ops.releases;
+begin
+  select e.type into v_type from ops.environments e
+  where e.project_id = p_project and e.name = p_env and e.status <> 'destroyed';
+  perform ops.require_role(p_project, ops.env_roles(coalesce(v_type, 'production')), 'deploy to ' || coalesce(v_type, 'production'),
+    coalesce(v_type, 'production'));
+  insert into ops.releases as r (id, project_id, env, source_env, commit, addons_hash, odoo_version, modules, image_digest,
+    pre_deploy_backup, run_id)
+  values (p_id, p_project, p_env, p_source_env, p_commit, p_addons_hash, p_odoo_version, coalesce(p_modules, '{}'),
+    p_image_digest, p_pre_deploy_backup, p_run)
+  on conflict (project_id, env, id) do update set status = 'built', source_env = coalesce(excluded.source_env, r.source_env),
+    pre_deploy_backup = excluded.pre_deploy_backup, run_id = excluded.run_id, gates = '{}', updated_modules = '[]'
+  returning * into v_rel;
+  perform ops.record_audit(p_project, 'release.record', p_id, p_env, p_run,
+    jsonb_build_object('commit', p_commit, 'addons_hash', p_addons_hash, 'odoo_version', p_odoo_version,
+      'source_env', p_source_env, 'pre_deploy_backup', p_pre_deploy_backup));
+  return v_rel;
+exception when check_violation then
+  raise exception 'invalid release: %', sqlerrm using errcode = 'OS400';
 end
 $$;
 
@@ -2107,6 +2200,13 @@ ALTER TABLE ONLY ops.projects
     ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
 
 --
+-- Name: releases releases_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.releases
+    ADD CONSTRAINT releases_pkey PRIMARY KEY (project_id, env, id);
+
+--
 -- Name: restores restores_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -2194,6 +2294,12 @@ CREATE INDEX project_members_member_index ON ops.project_members USING btree (me
 --
 
 CREATE UNIQUE INDEX project_members_unique_index ON ops.project_members USING btree (project_id, member, COALESCE(env_type, '*'::text));
+
+--
+-- Name: releases_history_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX releases_history_index ON ops.releases USING btree (project_id, env, created_at DESC);
 
 --
 -- Name: restores_backup_index; Type: INDEX; Schema: ops; Owner: -
@@ -2373,6 +2479,13 @@ ALTER TABLE ONLY ops.project_members
     ADD CONSTRAINT project_members_role_fkey FOREIGN KEY (role) REFERENCES ops.roles(name);
 
 --
+-- Name: releases releases_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.releases
+    ADD CONSTRAINT releases_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
 -- Name: restores restores_backup_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -2538,6 +2651,18 @@ ALTER TABLE ops.projects ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY projects_member ON ops.projects USING ((id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: releases; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.releases ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: releases releases_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY releases_member ON ops.releases FOR SELECT USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
 
 --
 -- Name: restores; Type: ROW SECURITY; Schema: ops; Owner: -

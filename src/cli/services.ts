@@ -64,6 +64,8 @@ export interface Services {
   approvals(): Promise<ApprovalsService>;
   /** Restores, imports and exports (restore and db-export run types). */
   restores(): Promise<RestoreService>;
+  /** Releases and deploy / promote / rollback (the deploy and rollback run types are registered in runs()). */
+  releases(): Promise<import('../core/release/release-service.js').ReleaseService>;
   /** Housekeeping the runner does besides executing runs. */
   periodicTasks(): Promise<PeriodicTask[]>;
   close(): Promise<void>;
@@ -169,6 +171,7 @@ export function createServices(opts: ServicesOptions): Services {
       .registerRunType(maskRunType({project: cfg.project, provider, environments: () => services.environments(), variables: process.env}));
     const {restoreRunTypes} = await import('../core/backup/restore-composition.js');
     for (const t of await restoreRunTypes(services)) service.registerRunType(t);
+    for (const t of await (await import('../core/release/release-composition.js')).releaseRunTypes(services)) service.registerRunType(t);
     return service;
   });
 
@@ -223,12 +226,17 @@ export function createServices(opts: ServicesOptions): Services {
       return new EnvironmentService({
         cwd: cfg.projectRoot, clock, rules: toBranchRules(cfg.branches), defaultModules: cfg.odoo.modules,
         environments: await environmentRepository(), runs: await runs(),
+        deploy: async ({env, sha, signal}) => {
+          const out = await (await services.releases()).deploy({env, sha, allModules: false, signal: signal ?? opts.signal, confirm: async () => undefined});
+          return {env, release: out.release.id, url: ((out.run.result ?? {}) as {url?: string}).url ?? null, run: out.run};
+        },
       });
     }),
     policies: once(async () => (await import('../core/policy/policy-composition.js')).policyDeps(services)),
     // Self-approval is refused: the policy grammar has no rule that allows it (issue: "unless the policy says so").
     approvals: once(async () => (await import('../core/approvals/approvals-service.js')).approvalsServiceFor(services)),
     restores: once(async () => (await import('../core/backup/restore-composition.js')).restoreServicesFor(services)),
+    releases: once(async () => (await import('../core/release/release-composition.js')).releaseServiceFor(services)),
     backups: once(async () => {
       const {BackupService} = await import('../core/backup/backup-service.js');
       return new BackupService(await backupDeps());

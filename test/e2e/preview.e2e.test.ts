@@ -148,12 +148,13 @@ describe('preview lifecycle on the local provider', () => {
     expect((await cli<EnvListResult>('preview', 'list')).json.result!.map((e) => e.name)).toEqual([one.env]);
   });
 
-  it('event push applies the branch rules: staging needs production, production deploys are not built yet', async () => {
+  it('event push applies the branch rules: staging needs production, a push of main deploys production', async () => {
     const staging = await cli('event', 'push', '--ref', 'refs/heads/release/1.0', '--sha', 'a'.repeat(40));
     expect(staging.exitCode).toBe(4);
     expect(staging.json.error!.message).toContain('bring production up first');
-    const prod = await cli('event', 'push', '--ref', 'refs/heads/main', '--sha', 'b'.repeat(40));
-    expect(prod.json.error!.message).toContain('production');
+    const prod = await cli<{action: string; result: {env: string; release: string}}>('event', 'push', '--ref', 'refs/heads/main', '--sha', 'b'.repeat(40));
+    expect(prod.exitCode, prod.stderr).toBe(0);
+    expect(prod.json.result).toMatchObject({action: 'deploy', result: {env: 'production', release: expect.stringMatching(/^r-[0-9a-f]{12}$/)}});
     const bad = await cli('event', 'push', '--ref', 'refs/heads/-rf', '--sha', 'c'.repeat(40));
     expect(bad.exitCode).toBe(2);
   });

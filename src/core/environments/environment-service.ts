@@ -16,7 +16,15 @@ import type {EnvironmentRepository} from './environment-repository.js';
 import {CloneService, type CloneInput, type CloneResult} from '../clone/clone-service.js';
 
 /** What `event push` did: a preview/dev environment, or a staging build from production. */
-export type PushOutcome = {action: 'preview-up'; result: UpResult} | {action: 'staging-clone'; result: CloneResult};
+export type PushOutcome = {action: 'preview-up'; result: UpResult} | {action: 'staging-clone'; result: CloneResult} | {action: 'deploy'; result: PushDeployResult};
+
+/** A push of a production branch: `deploy --env production --sha S` (src/core/release). */
+export interface PushDeployResult {
+  readonly env: string;
+  readonly release: string;
+  readonly url: string | null;
+  readonly run: Run;
+}
 
 export const DEFAULT_PREVIEW_TTL_MS = 72 * 3600_000;
 
@@ -27,6 +35,8 @@ export interface EnvironmentServiceDeps {
   readonly defaultModules: readonly string[];
   readonly environments: EnvironmentRepository;
   readonly runs: RunService;
+  /** Deploys a commit to production (release-service.ts); without it production pushes are refused. */
+  readonly deploy?: (input: {env: string; sha: string; signal?: AbortSignal | undefined}) => Promise<PushDeployResult>;
 }
 
 export interface UpInput {
@@ -159,7 +169,8 @@ export class EnvironmentService {
       throw new NotImplementedError(`branch "${ref.name}" is a staging branch with data "${resolved.data}": staging is built from production clones only`);
     }
     if (resolved.type === 'production') {
-      throw new NotImplementedError(`branch "${ref.name}" deploys production, which arrives with the production-safety issue`);
+      if (!this.deps.deploy) throw new NotImplementedError(`branch "${ref.name}" deploys production, but no deploy service is configured`);
+      return {action: 'deploy', result: await this.deps.deploy({env: resolved.envName, sha, signal: input.signal})};
     }
     return {action: 'preview-up', result: await this.up({branch: ref.name, sha, pr: input.pr, signal: input.signal, detach: input.detach})};
   }
