@@ -226,6 +226,7 @@ export function createServices(opts: ServicesOptions): Services {
       return new EnvironmentService({
         cwd: cfg.projectRoot, clock, rules: toBranchRules(cfg.branches), defaultModules: cfg.odoo.modules,
         environments: await environmentRepository(), runs: await runs(),
+        recordStagingRelease: async (env) => (await services.releases()).recordStagingBuild(env),
         deploy: async ({env, sha, signal}) => {
           const out = await (await services.releases()).deploy({env, sha, allModules: false, signal: signal ?? opts.signal, confirm: async () => undefined});
           return {env, release: out.release.id, url: ((out.run.result ?? {}) as {url?: string}).url ?? null, run: out.run};

@@ -37,6 +37,8 @@ export interface EnvironmentServiceDeps {
   readonly runs: RunService;
   /** Deploys a commit to production (release-service.ts); without it production pushes are refused. */
   readonly deploy?: (input: {env: string; sha: string; signal?: AbortSignal | undefined}) => Promise<PushDeployResult>;
+  /** Records the release a successful staging build runs (release-service.ts), so it can be approved and promoted. */
+  readonly recordStagingRelease?: (env: string) => Promise<string | undefined>;
 }
 
 export interface UpInput {
@@ -146,7 +148,9 @@ export class EnvironmentService {
 
   /** Builds a staging environment on a fresh copy of production (`db clone`, staging branches). */
   async clone(input: CloneInput): Promise<CloneResult> {
-    return new CloneService({environments: this.deps.environments, runs: this.deps.runs}).clone(input);
+    const result = await new CloneService({environments: this.deps.environments, runs: this.deps.runs}).clone(input);
+    if (result.run.state === 'succeeded') await this.deps.recordStagingRelease?.(result.env);
+    return result;
   }
 
   /** A push from CI or a webhook: apply the branch rules. */

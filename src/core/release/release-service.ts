@@ -77,12 +77,7 @@ export class ReleaseService {
     }
     let id = input.release ?? source.currentRelease ?? undefined;
     if (!id) throw new NotFoundError(`${input.from} runs no release to promote`, {actions: [`odoo-sh-next releases list --env ${input.from}`]});
-    if (!isReleaseId(id) && SHA_RE.test(id) && !input.release && source.status === 'active') {
-      // A staging build records the commit it ran: the release is the artifact of that commit as built there.
-      const built = await this.#build(id);
-      const rel = await this.deps.releases.record({...built, id: built.id, env: input.from, sourceEnv: null, preDeployBackup: null, runId: null});
-      id = (await this.deps.releases.mark({id: rel.id, env: input.from, status: 'deployed', gates: {staging: 'build succeeded'}})).id;
-    }
+    if (!input.release) id = (await this.recordStagingBuild(input.from)) ?? id;
     if (!(await this.deps.releases.ranOn(id, 'staging'))) {
       const reason = `release ${id} never ran on staging`;
       const policies = await this.deps.policies();
@@ -92,6 +87,21 @@ export class ReleaseService {
       });
     }
     return this.#deploy({...input, env: input.to}, 'promote', await this.#recorded(id), input.from);
+  }
+
+  /**
+   * A staging build records the commit it ran; its release is the artifact of that commit as built
+   * there. Records it (once) and returns its id, or undefined when the environment runs no build.
+   */
+  async recordStagingBuild(envName: string): Promise<string | undefined> {
+    const env = await this.deps.environments.get(envName);
+    const commit = env.currentRelease;
+    if (env.type !== 'staging' || env.status !== 'active' || !commit) return undefined;
+    if (isReleaseId(commit)) return commit;
+    if (!SHA_RE.test(commit)) return undefined;
+    const built = await this.#build(commit);
+    const rel = await this.deps.releases.record({...built, id: built.id, env: envName, sourceEnv: null, preDeployBackup: null, runId: null});
+    return (await this.deps.releases.mark({id: rel.id, env: envName, status: 'deployed', gates: {staging: 'build succeeded'}})).id;
   }
 
   async rollback(input: {
