@@ -6,7 +6,7 @@
  * another admin approves, same release id, rollback → backup/restore round trip and retention plan → audit.
  */
 import {execa} from 'execa';
-import {appendFile, mkdir, readFile, readdir, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import pg from 'pg';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
