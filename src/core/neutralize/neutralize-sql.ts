@@ -3,7 +3,7 @@
  *
  * - odooHasNeutralize: Odoo 16.0+ ships `odoo-bin neutralize` (each installed module's
  *   data/neutralize.sql); older series get platformNeutralizeStatements(), the same effects for
- *   the tables listed in /work/shared/odoo-facts.md.
+ *   the tables listed in ../shared/odoo-facts.md.
  * - credentialStatements() run after either: Odoo's neutralize only deactivates mail servers, the
  *   SMTP/IMAP credentials stay in the rows (a known gap), so the platform clears them, and clears the
  *   secret-looking columns of payment providers as well.
