@@ -161,6 +161,4 @@ export async function exportOdooZip(input: BackupOdooZipInput | LiveOdooZipInput
   return 'manifest' in input ? exportBackupOdooZip(input) : exportLiveOdooZip(input);
 }
 
-/** Same as exportOdooZip from a backup (the name the restore brief used). */
-export const exportBackupAsOdooZip = exportBackupOdooZip;
 
