@@ -1,15 +1,18 @@
 /**
  * Writes one native backup (backup-manifest.ts) into a storage, streaming end to end:
  *
- *   database   pg_dump --format=custom --compress=0, run where the database is → zstd → storage
- *   filestore  provider.filestore.archive (tar) → zstd → storage, the tar parsed on a tee to record
- *              every file's path, size and sha256
+ *   database   pg_dump --format=custom --compress=0, run where the database is → zstd -T2 → storage
+ *              (local provider: pg_dump → FIFO → zstd, the dump itself never enters this process)
+ *   filestore  provider.filestore.archive (tar) → zstd -T2 → storage, the tar parsed on a tee to
+ *              record every file's path, size and sha256 (one read of each file)
+ *              (database and filestore run at the same time: two pipelines, two cores)
  *   logs       the env's Odoo logs (spooled to a temp folder) → tar → zstd → storage
  *   manifest   written last, then read back and checked; only then is the backup committed
  *
  * Anything failing or interrupted removes what was written (the next run's cleanup catches what a
  * killed process leaves). The caller records the backup as complete only after this returns.
  */
+import {execa} from 'execa';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -17,10 +20,10 @@ import {Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {create as createTar} from 'tar';
 import type {Clock} from '../clock.js';
-import {ProviderError} from '../errors.js';
+import {InterruptedError, ProviderError} from '../errors.js';
 import type {EventLevel} from '../events.js';
 import type {BackupRef, BackupStorage, BackupWriter, StoredFile} from '../storage/backup-storage.js';
-import type {Provider} from '../../providers/provider.js';
+import type {DatabaseHandle, Provider} from '../../providers/provider.js';
 import {
   BACKUP_FORMAT_VERSION, MANIFEST_FILE, PART_FILES, validateManifest,
   type BackupManifest, type BackupPart, type BackupPartName,
@@ -28,7 +31,7 @@ import {
 import {formatBytes, type BackupKind} from './backup-record.js';
 import {readOdooFacts, spoolLogs, toolVersions} from './backup-sources.js';
 import {canonicalJson} from './canonical-json.js';
-import {zstdPipeline} from './stream-tee.js';
+import {ZSTD_COMPRESS_ARGS, zstdPipeline} from './stream-tee.js';
 import {TarIndexer} from './tar-index.js';
 
 /** Where progress goes: a run's phases and events (RunContext satisfies it). */
@@ -59,6 +62,7 @@ export interface WriteBackupDeps {
 }
 
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
+const PART_ORDER: readonly BackupPartName[] = ['database', 'filestore', 'logs'];
 
 async function storePart(
   writer: BackupWriter, name: BackupPartName, produce: (sink: Writable, signal: AbortSignal) => Promise<unknown>,
@@ -73,6 +77,46 @@ async function storePart(
     signal,
   });
   return {name, file: stored.file, sizeBytes: stored.sizeBytes, sha256: stored.sha256, compression: 'zstd'};
+}
+
+/**
+ * The dump part when pg_dump runs on this machine (local provider): pg_dump writes into a FIFO
+ * that zstd reads, so the uncompressed dump never passes through this process (half the bytes it
+ * would otherwise copy, and the CPU that goes with them); only zstd's output is hashed and stored.
+ */
+async function storeLocalDump(writer: BackupWriter, handle: DatabaseHandle, argv: readonly string[], signal: AbortSignal): Promise<BackupPart> {
+  const dir = await mkdtemp(join(tmpdir(), 'odoo-sh-dump-'));
+  const fifo = join(dir, 'database.fifo');
+  const ac = new AbortController();
+  const inner = AbortSignal.any([signal, ac.signal]);
+  try {
+    await execa('mkfifo', ['-m', '600', '--', fifo], {cancelSignal: signal});
+    const zstd = execa('zstd', [...ZSTD_COMPRESS_ARGS, '-q', '-c', '--', fifo], {
+      stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: {stdout: false, stderr: true}, maxBuffer: {stderr: 64 * 1024},
+      cancelSignal: inner, forceKillAfterDelay: 2000, reject: false,
+    });
+    const compressed = zstd.then((r) => {
+      if (r.isCanceled) throw new InterruptedError('backup database: interrupted', {cause: inner.reason});
+      if (r.exitCode !== 0) {
+        const stderr = typeof r.stderr === 'string' ? r.stderr.trim().split('\n').slice(-3).join('; ') : '';
+        throw new ProviderError(`backup database: zstd exited with status ${r.exitCode ?? r.shortMessage}${stderr ? `: ${stderr}` : ''}`);
+      }
+    });
+    // A pg_dump that fails before opening the FIFO leaves zstd waiting on it: the abort stops zstd.
+    // --no-sync: a FIFO cannot be fsynced (the storage flushes what it stores).
+    const dumped = handle.runTool('pg_dump', [...argv, '--no-sync', `--file=${fifo}`], {}, inner);
+    const stored = writer.put(PART_FILES.database, zstd.stdout, inner);
+    const tasks: Promise<unknown>[] = [dumped, compressed, stored];
+    for (const t of tasks) t.catch((err: unknown) => ac.abort(err));
+    await Promise.allSettled(tasks);
+    if (signal.aborted) throw new InterruptedError('backup database: interrupted', {cause: signal.reason});
+    if (ac.signal.aborted) throw ac.signal.reason;
+    const file = await stored;
+    return {name: 'database', file: file.file, sizeBytes: file.sizeBytes, sha256: file.sha256, compression: 'zstd'};
+  } finally {
+    if (!ac.signal.aborted) ac.abort();
+    await rm(dir, {recursive: true, force: true});
+  }
 }
 
 /** Reads a (small) stored file to a buffer, refusing anything over maxBytes. */
@@ -94,8 +138,7 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
   const {provider, storage} = deps;
   const {ref, database} = input;
   const handle = await provider.database(ref.env, signal);
-  const facts = await readOdooFacts(handle, database, signal);
-  const tools = await toolVersions(handle, signal);
+  const [facts, tools] = await Promise.all([readOdooFacts(handle, database, signal), toolVersions(handle, signal)]);
   const writer = await storage.create(ref, signal);
   let committed = false;
   try {
@@ -107,25 +150,46 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
       });
     };
 
-    await progress.phase('database', async () => {
-      const argv = ['--format=custom', '--compress=0', `--dbname=${database}`];
-      await report(await storePart(writer, 'database', (sink, s) => handle.runTool('pg_dump', argv, {stdout: sink}, s), signal),
-        {databaseBytes: facts.sizeBytes});
+    // The dump and the filestore archive run at once (each with its own zstd -T2): one waits on
+    // PostgreSQL while the other reads files. The first failure stops the other.
+    const ac = new AbortController();
+    const both = AbortSignal.any([signal, ac.signal]);
+    const stopOthers = <T>(p: Promise<T>): Promise<T> => p.catch((err: unknown) => {
+      if (!ac.signal.aborted) ac.abort(err);
+      throw err;
     });
+    const dumpPhase = stopOthers(progress.phase('database', async () => {
+      const argv = ['--format=custom', '--compress=0', `--dbname=${database}`];
+      const part = provider.name === 'local'
+        ? await storeLocalDump(writer, handle, argv, both)
+        : await storePart(writer, 'database', (sink, s) => handle.runTool('pg_dump', argv, {stdout: sink}, s), both);
+      await report(part, {databaseBytes: facts.sizeBytes});
+      return part;
+    }));
 
-    const filestore = await progress.phase('filestore', async () => {
+    const filestorePhase = stopOthers(progress.phase('filestore', async () => {
       const indexer = new TarIndexer();
-      const part = await storePart(writer, 'filestore', (sink, s) => provider.filestore.archive({env: ref.env, database}, sink, s), signal, indexer);
+      const part = await storePart(writer, 'filestore', (sink, s) => provider.filestore.archive({env: ref.env, database}, sink, s), both, indexer);
       if (indexer.problems.length > 0) throw new ProviderError(`the filestore archive is unreadable: ${indexer.problems.join('; ')}`);
       if (indexer.others.length > 0) {
         const o = indexer.others[0]!;
         throw new ProviderError(`the filestore holds ${indexer.others.length} entr${indexer.others.length === 1 ? 'y' : 'ies'} that ${indexer.others.length === 1 ? 'is' : 'are'} not a regular file (first: ${o.path}, ${o.type}): a filestore holds files only`);
       }
       const entries = indexer.files;
-      const bytes = entries.reduce((n, e) => n + e.size, 0);
+      let bytes = 0;
+      for (const e of entries) bytes += e.size;
       await report(part, {files: entries.length, filesBytes: bytes});
       return {files: entries.length, bytes, entries};
-    });
+    }));
+    const [dumped, archived] = await Promise.allSettled([dumpPhase, filestorePhase]);
+    if (signal.aborted) throw new InterruptedError('backup interrupted', {cause: signal.reason});
+    // The error that came first (the other one is usually the abort it caused).
+    if (dumped.status === 'rejected' || archived.status === 'rejected') {
+      throw ac.signal.reason ?? (dumped.status === 'rejected' ? dumped.reason : (archived as PromiseRejectedResult).reason);
+    }
+    const filestore = archived.value;
+    // Parts in the manifest's usual order, whichever finished first.
+    parts.sort((a, b) => PART_ORDER.indexOf(a.name) - PART_ORDER.indexOf(b.name));
 
     await progress.phase('logs', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'odoo-sh-logs-'));

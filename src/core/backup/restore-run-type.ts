@@ -2,7 +2,8 @@
  * The `restore` run type (backups restore, db import): NEVER in place. Phases:
  *   fetch       open the source, record the restore, download and check what loading needs
  *   database    load a NEW database `<env db>_r<id>`
- *   filestore   restore the filestore into that database's own (new) folder
+ *   filestore   restore the filestore into that database's own (new) folder, at the same time as
+ *               fetch + database, hashing every file (sha1, sha256) from the stream it extracts
  *   verify      attachments' files and sha1, modules, the backup's file list
  *   prepare     cross-environment data: neutralization and masking, like a clone
  *   safety-backup  production targets: a backup of what is about to be replaced
@@ -15,7 +16,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Clock} from '../clock.js';
-import {ConfigError, ConflictError, ProviderError} from '../errors.js';
+import {ConfigError, ConflictError, InterruptedError, ProviderError} from '../errors.js';
 import {prepareClonedDatabase, type CloneMasking, type PrepareCloneOptions} from '../clone/prepare-clone.js';
 import {databaseName} from '../odoo/database-name.js';
 import {odooCodeFromConfig, type OdooSectionInput} from '../odoo/odoo-code.js';
@@ -131,33 +132,55 @@ export function restoreRunType(deps: RestoreDeps): RunTypeHandler {
         for (const w of plan.warnings) await ctx.event('warn', w);
         const code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
 
-        await ctx.phase('fetch', async () => {
-          await restores.start({
-            id: p.restoreId, backupId: src.backupId, targetEnv: env, runId: ctx.run.id, newDatabase,
-            source: {...src.description}, sourceEnv: src.sourceEnv,
-          });
-          recorded = true;
-          await src.fetch(work, ctx.signal);
+        await restores.start({
+          id: p.restoreId, backupId: src.backupId, targetEnv: env, runId: ctx.run.id, newDatabase,
+          source: {...src.description}, sourceEnv: src.sourceEnv,
+        });
+        recorded = true;
+        // The database (fetch, then pg_restore) and the filestore (extracted while every file is
+        // hashed) load at the same time, into their new places; the first failure stops the other,
+        // and both have settled before anything is discarded.
+        const ac = new AbortController();
+        const loading = AbortSignal.any([ctx.signal, ac.signal]);
+        const stopOthers = <T>(work: Promise<T>): Promise<T> => work.catch((err: unknown) => {
+          if (!ac.signal.aborted) ac.abort(err);
+          throw err;
         });
         const handle = await provider.database(env, ctx.signal);
-        await ctx.phase('database', async () => {
-          await createEmptyDatabase(handle, newDatabase, ctx.signal);
-          await src.loadDatabase(handle, newDatabase, {jobs: deps.jobs ?? 2}, ctx.signal);
-          await ctx.event('info', `loaded ${newDatabase}`);
-        });
-        await ctx.phase('filestore', async () => {
-          if (!plan.withFilestore) return ctx.event('warn', 'no filestore restored (--no-filestore)');
-          const tar = await src.filestoreTar(ctx.signal);
-          const [restored, read] = await Promise.allSettled([provider.filestore.restore({env, database: newDatabase}, tar.stream, ctx.signal), tar.done]);
+        const databaseLoaded = stopOthers((async () => {
+          // The empty database is made while the dump is fetched.
+          const created = stopOthers(createEmptyDatabase(handle, newDatabase, loading));
+          const [fetched] = await Promise.allSettled([ctx.phase('fetch', () => src.fetch(work, loading)), created]);
+          if (fetched.status === 'rejected') throw fetched.reason;
+          await ctx.phase('database', async () => {
+            await created;
+            await src.loadDatabase(handle, newDatabase, {jobs: deps.jobs ?? 2}, loading);
+            await ctx.event('info', `loaded ${newDatabase}`);
+          });
+        })());
+        const filestoreLoaded = stopOthers(ctx.phase('filestore', async () => {
+          if (!plan.withFilestore) {
+            await ctx.event('warn', 'no filestore restored (--no-filestore)');
+            return undefined;
+          }
+          const tar = await src.filestoreTar(loading);
+          const [restored, read] = await Promise.allSettled([provider.filestore.restore({env, database: newDatabase}, tar.stream, loading), tar.done]);
           if (read.status === 'rejected') throw read.reason;
           if (restored.status === 'rejected') throw restored.reason;
           await ctx.event('info', `filestore of ${newDatabase} restored`, {where: provider.filestore.location({env, database: newDatabase}).path ?? null});
-        });
+          return tar.files?.();
+        }));
+        const [loadedDb, loadedFs] = await Promise.allSettled([databaseLoaded, filestoreLoaded]);
+        if (ctx.signal.aborted) throw new InterruptedError('restore interrupted', {cause: ctx.signal.reason});
+        if (loadedDb.status === 'rejected' || loadedFs.status === 'rejected') {
+          throw ac.signal.reason ?? (loadedDb.status === 'rejected' ? loadedDb.reason : (loadedFs as PromiseRejectedResult).reason);
+        }
+        const extracted = loadedFs.value;
         const report = await ctx.phase('verify', async () => {
           await restores.setStatus(p.restoreId, 'verifying');
           const r = await verifyRestored({
             provider, env, database: newDatabase, withFilestore: plan.withFilestore, signal: ctx.signal,
-            expectedModules: src.expectedModules, expectedFiles: plan.withFilestore ? src.expectedFiles : null,
+            expectedModules: src.expectedModules, expectedFiles: plan.withFilestore ? src.expectedFiles : null, extracted,
           });
           await ctx.event('info', `verified: ${r.attachmentFilesChecked} attachment files, ${r.installedModules} modules, ${r.users} users`, {...r});
           return r;

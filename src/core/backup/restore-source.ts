@@ -3,17 +3,18 @@
  * storage, a native backup file, Odoo's zip, a pg_dump file) behind the steps of a restore:
  * fetch (download and check), load the database, stream the filestore as a validated tar.
  */
-import {createWriteStream} from 'node:fs';
+import {execa} from 'execa';
 import {join} from 'node:path';
 import {PassThrough, Writable, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {createZstdDecompress} from 'node:zlib';
-import {ProviderError} from '../errors.js';
+import {InterruptedError, ProviderError} from '../errors.js';
 import {HashingStream} from '../storage/hashing-stream.js';
 import type {DatabaseHandle} from '../../providers/provider.js';
 import {PART_FILES, type BackupManifest, type BackupPartName, type FilestoreEntry} from './backup-manifest.js';
 import {pgRestoreFile} from './restore-database.js';
 import {DEFAULT_LIMITS, ExpansionMeter, tarGuard, type ArchiveLimits} from './safe-extract.js';
+import {spawnZstd} from './stream-tee.js';
+import {TarIndexer, type IndexedFile} from './tar-index.js';
 
 export type RestoreSourceKind = 'backup' | 'native-file' | 'odoo-zip' | 'pg-dump';
 
@@ -21,6 +22,11 @@ export type RestoreSourceKind = 'backup' | 'native-file' | 'odoo-zip' | 'pg-dump
 export interface GuardedTar {
   readonly stream: Readable;
   readonly done: Promise<void>;
+  /**
+   * The files the stream carried (size, sha1, sha256 of each), once done resolved: read from the
+   * very bytes handed to the extraction, so a restore checks attachments without re-reading them.
+   */
+  readonly files?: () => ReadonlyMap<string, IndexedFile>;
 }
 
 export interface RestoreSource {
@@ -54,20 +60,28 @@ export const corruptPart = (part: BackupPartName, detail: string, backup: string
 /**
  * Pipes raw (optionally zstd-compressed) tar bytes through the ratio meter and tarGuard; the
  * returned stream is plain tar. onEnd runs after the last byte (e.g. checks a part's sha256).
+ * Decompression runs in the zstd binary (a child process: another core, no copy in this heap);
+ * with `index`, every file of the validated stream is hashed (sha1 + sha256) on the way.
  */
 export function guardTar(raw: Readable, opts: {
   readonly zstd: boolean;
   readonly limits?: ArchiveLimits;
   readonly hash?: HashingStream;
   readonly onEnd?: () => void;
+  readonly index?: boolean;
   readonly signal: AbortSignal;
 }): GuardedTar {
   const meter = new ExpansionMeter(opts.limits ?? DEFAULT_LIMITS);
-  const out = new PassThrough();
+  const ac = new AbortController();
+  const signal = AbortSignal.any([opts.signal, ac.signal]);
+  const indexer = opts.index ? new TarIndexer(undefined, {withSha1: true}) : null;
+  const out = new PassThrough({highWaterMark: 256 * 1024});
   // The consumer (e.g. GNU tar) may stop reading after the end-of-archive blocks: the source is
   // still read to its end (its sha256 covers every byte), what the consumer no longer wants is dropped.
   const forward = new Writable({
+    highWaterMark: 256 * 1024,
     write(chunk: Buffer, _e, cb) {
+      indexer?.write(chunk);
       if (out.destroyed || out.writableEnded) return cb();
       if (out.write(chunk)) return cb();
       const onDrain = () => {
@@ -83,15 +97,34 @@ export function guardTar(raw: Readable, opts: {
     },
     final(cb) {
       if (!out.destroyed) out.end();
-      cb();
+      if (indexer) indexer.end(cb);
+      else cb();
     },
   });
-  const stages: NodeJS.ReadWriteStream[] = [
-    ...(opts.hash ? [opts.hash] : []), meter.counter(), ...(opts.zstd ? [createZstdDecompress()] : []), tarGuard({meter}),
-  ];
-  const done = (pipeline as (...a: unknown[]) => Promise<void>)(raw, ...stages, forward, {signal: opts.signal}).then(() => opts.onEnd?.());
+  const front: NodeJS.ReadWriteStream[] = [...(opts.hash ? [opts.hash] : []), meter.counter()];
+  const run = pipeline as (...a: unknown[]) => Promise<void>;
+  let done: Promise<void>;
+  if (opts.zstd) {
+    const z = spawnZstd(['-d'], signal, 'filestore archive');
+    const fed = run(raw, ...front, z.stdin, {signal});
+    const read = run(z.stdout, tarGuard({meter}), forward, {signal});
+    const all = [fed, read, z.done];
+    for (const t of all) t.catch((err: unknown) => ac.abort(err));
+    done = Promise.allSettled(all).then((results) => {
+      // The first failure (what aborted the others) is the one that tells.
+      if (ac.signal.aborted) throw ac.signal.reason;
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    });
+  } else {
+    done = run(raw, ...front, tarGuard({meter}), forward, {signal});
+  }
+  done = done.then(() => {
+    if (indexer && indexer.bytes > 0 && indexer.problems.length > 0) throw new ProviderError(`filestore archive: ${indexer.problems.join('; ')}`);
+    opts.onEnd?.();
+  });
   done.catch((err: Error) => out.destroy(err)); // the consumer sees the failure; the caller awaits done
-  return {stream: out, done};
+  return {stream: out, done, ...(indexer ? {files: () => indexer.fileMap} : {})};
 }
 
 /** Limits for a filestore whose size the manifest states: its bytes plus tar overhead. */
@@ -99,6 +132,33 @@ export function manifestLimits(manifest: BackupManifest): ArchiveLimits {
   const fs = manifest.filestore;
   if (!fs) return DEFAULT_LIMITS;
   return {...DEFAULT_LIMITS, maxTotalBytes: fs.bytes + (fs.files + 8) * 3 * 512 + 16 * 2 ** 20, maxEntries: fs.files * 4 + 1000};
+}
+
+/**
+ * Decompresses source (zstd) into file with the zstd binary (`-o`: the decompressed bytes never
+ * pass through this process); hash sees every compressed byte.
+ */
+async function zstdToFile(source: Readable, hash: HashingStream, file: string, signal: AbortSignal): Promise<void> {
+  const ac = new AbortController();
+  const inner = AbortSignal.any([signal, ac.signal]);
+  const child = execa('zstd', ['-d', '-q', '-f', '-o', file], {
+    stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: {stderr: true}, maxBuffer: {stderr: 64 * 1024},
+    cancelSignal: inner, forceKillAfterDelay: 2000, reject: false,
+  });
+  child.stdin.on('error', () => undefined); // EPIPE when zstd stops first: its exit status says why
+  const fed = pipeline(source, hash, child.stdin, {signal: inner}).catch((err: unknown) => {
+    ac.abort(err);
+    throw err;
+  });
+  const [r, f] = await Promise.allSettled([child, fed]);
+  if (signal.aborted) throw new InterruptedError('interrupted', {cause: signal.reason});
+  const result = r.status === 'fulfilled' ? r.value : undefined;
+  if (result && result.exitCode !== 0) {
+    const stderr = typeof result.stderr === 'string' ? result.stderr.trim().split('\n').slice(-3).join('; ') : '';
+    if (result.exitCode === undefined) throw new ProviderError(`cannot run zstd: ${result.shortMessage}`, {actions: ['install zstd (e.g. apt-get install zstd)']});
+    throw new ProviderError(`zstd exited with status ${result.exitCode}${stderr ? `: ${stderr}` : ''}`);
+  }
+  if (f.status === 'rejected') throw f.reason;
 }
 
 export interface PartReader {
@@ -141,7 +201,7 @@ export class NativeBackupSource implements RestoreSource {
     const hash = new HashingStream();
     const file = join(work, 'database.dump');
     try {
-      await pipeline(await this.parts.open(part.file, signal), hash, createZstdDecompress(), createWriteStream(file, {mode: 0o600}), {signal});
+      await zstdToFile(await this.parts.open(part.file, signal), hash, file, signal);
     } catch (err) {
       if (signal.aborted) throw err;
       throw corruptPart('database', (err as Error).message, this.manifest.id);
@@ -162,14 +222,14 @@ export class NativeBackupSource implements RestoreSource {
     const hash = new HashingStream();
     const raw = await this.parts.open(part.file, signal);
     const guarded = guardTar(raw, {
-      zstd: true, hash, limits: manifestLimits(this.manifest), signal,
+      zstd: true, hash, limits: manifestLimits(this.manifest), index: true, signal,
       onEnd: () => {
         if (hash.bytes !== part.sizeBytes || hash.digest() !== part.sha256) {
           throw corruptPart('filestore', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id);
         }
       },
     });
-    return {stream: guarded.stream, done: guarded.done.catch((err: unknown) => {
+    return {...guarded, done: guarded.done.catch((err: unknown) => {
       if (signal.aborted || (err as {data?: {part?: string}}).data?.part) throw err;
       throw corruptPart('filestore', (err as Error).message, this.manifest.id);
     })};

@@ -6,6 +6,9 @@
  * - the filestore equals the source's list of files (sha256 of each), when the source has one.
  */
 import {createHash} from 'node:crypto';
+import {existsSync} from 'node:fs';
+import {lstat, readdir} from 'node:fs/promises';
+import {join} from 'node:path';
 import {PassThrough, Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {Parser, type ReadEntry} from 'tar';
@@ -60,6 +63,45 @@ export async function hashFilestore(provider: Provider, target: FilestoreTarget,
   return files;
 }
 
+/** The files of a filestore folder of this machine with their sizes (-1: not a regular file), paths relative to it. */
+async function listLocalFiles(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(rel ? join(dir, rel) : dir, {withFileTypes: true});
+    await Promise.all(entries.map(async (e) => {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path);
+      else out.set(path, e.isFile() ? (await lstat(join(dir, path))).size : -1);
+    }));
+  };
+  await walk('');
+  return out;
+}
+
+/**
+ * The digests of a restored filestore: those computed from the stream it was extracted from
+ * (`extracted`), checked against what is on disk (the same files, the same sizes), when the
+ * provider's folder is local; otherwise every file is read back through the provider.
+ */
+async function restoredDigests(
+  provider: Provider, target: FilestoreTarget, extracted: VerifyInput['extracted'], signal: AbortSignal,
+): Promise<{files: Map<string, FileDigest>; problems: string[]}> {
+  // Only the local provider's folders are this machine's (others keep them in containers or hosts).
+  const dir = provider.name === 'local' ? provider.filestore.location(target).path : undefined;
+  if (!extracted || !dir || [...extracted.values()].some((d) => d.sha1 === undefined)) {
+    return {files: await hashFilestore(provider, target, signal), problems: []};
+  }
+  const onDisk = existsSync(dir) ? await listLocalFiles(dir) : new Map<string, number>();
+  const problems: string[] = [];
+  const absent = [...extracted].filter(([p, d]) => onDisk.get(p) !== d.size).map(([p]) => p);
+  const unknown = [...onDisk.keys()].filter((p) => !extracted.has(p));
+  if (absent.length) problems.push(`${absent.length} extracted file(s) missing on disk or of another size: ${absent.slice(0, MAX_LISTED).join(', ')}`);
+  if (unknown.length) problems.push(`${unknown.length} file(s) on disk that the archive did not hold: ${unknown.slice(0, MAX_LISTED).join(', ')}`);
+  const files = new Map<string, FileDigest>();
+  for (const [p, d] of extracted) files.set(p, {size: d.size, sha1: d.sha1!, sha256: d.sha256});
+  return {files, problems};
+}
+
 export interface RestoredVerifyReport {
   readonly database: string;
   readonly installedModules: number;
@@ -83,6 +125,11 @@ export interface VerifyInput {
   readonly expectedModules: Readonly<Record<string, string>> | null;
   /** The source's filestore files (sha256), when it lists them. */
   readonly expectedFiles: readonly FilestoreEntry[] | null;
+  /**
+   * Digests of every file computed while the filestore was extracted (GuardedTar.files): with a
+   * local folder, the files are then checked on disk by name and size instead of read again.
+   */
+  readonly extracted?: ReadonlyMap<string, {readonly size: number; readonly sha256: string; readonly sha1?: string}> | undefined;
   readonly signal: AbortSignal;
 }
 
@@ -116,7 +163,9 @@ export async function verifyRestored(input: VerifyInput): Promise<RestoredVerify
   let checked = 0;
   let withoutFile = 0;
   if (input.withFilestore) {
-    files = await hashFilestore(provider, {env: input.env, database}, signal);
+    const restored = await restoredDigests(provider, {env: input.env, database}, input.extracted, signal);
+    files = restored.files;
+    problems.push(...restored.problems);
     const missing: string[] = [];
     const wrong: string[] = [];
     for (const [fname, checksum] of stored) {

@@ -5,7 +5,8 @@
  * Firing a slot: schedule-plan.ts says which slot is due (the latest one not fired yet), the
  * state store claims it (ops.claim_backup_slot: true for one caller only, however many runners
  * race), then a `backup` run of kind daily is queued (detach: a runner executes it) or executed
- * here, and the environment is pruned. A slot whose run cannot even be queued is released, so the
+ * here, and a backup-prune run of the environment follows (queued behind the backup when detached:
+ * both runs are exclusive per environment). A slot whose run cannot even be queued is released, so the
  * next call retries it; a slot whose backup run failed stays fired (the run has its own retries).
  */
 import {InterruptedError, PolicyDeniedError, ProviderError, type OdooShError} from '../errors.js';
@@ -15,7 +16,7 @@ import type {CreateRunInput} from '../run/run-service.js';
 import type {EventSink} from '../events.js';
 import type {Logger} from '../logger.js';
 import type {Queryable} from '../store/pool.js';
-import {createPruneService, type PruneConfig, type PruneOptions, type PruneResult, type PruneSources} from './prune-service.js';
+import {createPruneService, type PruneConfig, type PruneSources, type PruneStarted, type StartPruneOptions} from './prune-service.js';
 import {dueSlot, nextSlot} from './schedule-plan.js';
 import {ScheduleRepository} from './schedule-repository.js';
 
@@ -24,9 +25,9 @@ export interface BackupRunCreator {
   create(input: CreateRunInput): Promise<Run>;
 }
 
-/** Prunes one environment (PruneService satisfies it). */
+/** Starts a backup-prune run of one environment (PruneService satisfies it). */
 export interface BackupPruner {
-  prune(opts: PruneOptions): Promise<PruneResult>;
+  start(opts: StartPruneOptions): Promise<PruneStarted>;
 }
 
 export interface FireDueBackupsDeps {
@@ -37,7 +38,7 @@ export interface FireDueBackupsDeps {
   /** config.backups.timeZone. */
   readonly timeZone: string;
   readonly runs: BackupRunCreator;
-  /** Prunes an environment after its slot fired; absent: no pruning. */
+  /** Starts the prune run of an environment after its slot fired; absent: no pruning. */
   readonly pruner?: BackupPruner | undefined;
   readonly logger: Logger;
   readonly events?: EventSink | undefined;
@@ -68,6 +69,7 @@ export interface ScheduleReport {
   readonly runState: string | null;
   readonly next: string | null;
   readonly error: string | null;
+  /** What the backup-prune run that followed did; null: no prune, or its run was queued (it is in FireReport.runs). */
   readonly pruned: {readonly deleted: number; readonly skipped: number; readonly error: string | null} | null;
 }
 
@@ -127,20 +129,30 @@ export async function fireDueBackups(deps: FireDueBackupsDeps, now: Date, opts: 
     runs.push(run);
     await repo.attachRun(env, due.slot, run.id).catch((e: unknown) => deps.logger.log('warn', `cannot link slot to run ${run.id}: ${message(e)}`, {env}));
     const failed = errorForRun(run);
-    const pruned = opts.prune !== false && deps.pruner && !failed ? await prune(deps, env, opts.signal) : null;
+    let pruned: ScheduleReport['pruned'] = null;
+    if (opts.prune !== false && deps.pruner && !failed) {
+      const started = await prune(deps, env, {detach, slot: slot.slot, signal: opts.signal});
+      if (started.run) runs.push(started.run);
+      pruned = started.pruned;
+    }
     reports.push({...base, ...slot, outcome: 'fired', runId: run.id, runState: run.state, error: failed ? failed.message : null, pruned});
   }
   return {at: now.toISOString(), timeZone: deps.timeZone, schedules: reports, runs};
 }
 
-async function prune(deps: FireDueBackupsDeps, env: string, signal: AbortSignal | undefined): Promise<ScheduleReport['pruned']> {
+async function prune(deps: FireDueBackupsDeps, env: string, o: {detach: boolean; slot: string; signal: AbortSignal | undefined}): Promise<{run: Run | null; pruned: ScheduleReport['pruned']}> {
   try {
     // Scheduled pruning applies the configured policy: no prompt, production included.
-    const result = await deps.pruner!.prune({env, yes: true, signal});
-    return {deleted: result.removed.length, skipped: result.skipped.length, error: null};
+    const {run, result} = await deps.pruner!.start({env, yes: true, detach: o.detach, reason: `after the scheduled backup of slot ${o.slot}`, signal: o.signal});
+    if (run && run.state !== 'succeeded') {
+      const err = errorForRun(run);
+      if (err) deps.logger.log('warn', `prune of ${env} after its scheduled backup failed: ${err.message}`, {env, run: run.id});
+      return {run, pruned: err ? {deleted: 0, skipped: 0, error: err.message} : null}; // failed: its events say what was deleted
+    }
+    return {run, pruned: {deleted: result.removed.length, skipped: result.skipped.length, error: null}};
   } catch (err) {
     deps.logger.log('warn', `prune of ${env} after its scheduled backup failed: ${message(err)}`, {env});
-    return {deleted: 0, skipped: 0, error: message(err)};
+    return {run: null, pruned: {deleted: 0, skipped: 0, error: message(err)}};
   }
 }
 

@@ -15,6 +15,9 @@ interface TeeTarget {
   error?: Error;
 }
 
+/** Bytes a tee lets queue in a target before it waits for it. */
+const TEE_BUFFER_BYTES = 1024 * 1024;
+
 /** Writes each chunk to every target and waits for all of them (the slowest sets the pace). */
 export class Tee extends Writable {
   readonly #targets: TeeTarget[];
@@ -65,7 +68,9 @@ export class Tee extends Writable {
       this.#check(t);
       return;
     }
-    if (!t.stream.write(chunk)) {
+    // Pipes to child processes have small buffers (16 KiB): waiting for 'drain' after each chunk
+    // turns the stream into a ping-pong. Up to TEE_BUFFER_BYTES stay queued per target instead.
+    if (!t.stream.write(chunk) && t.stream.writableLength > TEE_BUFFER_BYTES) {
       await new Promise<void>((resolve) => {
         const done = () => {
           t.stream.off('drain', done);

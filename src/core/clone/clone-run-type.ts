@@ -3,7 +3,8 @@
  *
  *   snapshot   plan the copy (clone-plan.ts); for a dump, take the consistent snapshot of the live
  *              source (production keeps serving; none of its sessions is touched)
- *   database   a NEW database named after the build (cloneDatabaseName): template copy, or restore
+ *   database   a NEW database named after the build (cloneDatabaseName): template copy, restore of
+ *              the dump, or (fromBackup) the newest backup and its filestore (clone-from-backup.ts)
  *   filestore  production's filestore copied (reflinks / hard links / copy: LocalFilestore.copy),
  *              started once the snapshot exists and running alongside the restore
  *   prepare    prepareClonedDatabase: new identity, web.base.url frozen, neutralization + checks,
@@ -27,6 +28,8 @@ import {prepareClonedDatabase, type CloneMasking} from './prepare-clone.js';
 import type {Provider} from '../../providers/provider.js';
 import {CLONE_RUN_TYPE, requireCloneSource, type ClonePayload} from './clone-plan.js';
 import {StagingBuild} from './staging-build.js';
+import type {CloneBackupDeps} from './clone-from-backup.js';
+import type {BuildRelease, BuiltRelease} from '../release/build-composition.js';
 
 export {CLONE_RUN_TYPE, type ClonePayload} from './clone-plan.js';
 
@@ -38,6 +41,8 @@ export interface CloneRunDeps {
   readonly provider: () => Promise<Provider>;
   readonly environments: () => Promise<EnvironmentRepository>;
   readonly clock: Clock;
+  /** Container providers run built images: builds the release image of the run's commit first. */
+  readonly buildRelease?: (() => Promise<BuildRelease>) | undefined;
   /** Where directory-format dumps are written (the project's disk, e.g. <projectRoot>/.odoo-sh-next/tmp). */
   readonly scratchDir: string;
   /** Default prepareClonedDatabase. */
@@ -46,6 +51,8 @@ export interface CloneRunDeps {
   readonly healthTimeoutMs?: number | undefined;
   /** Parallel dump/restore jobs are min(cpus, 4) (default: the machine's). */
   readonly cpus?: number | undefined;
+  /** Clone from the newest backup of the source when younger than maxAgeMs (config backups.cloneFromBackupMaxAge; unset: live copy). */
+  readonly fromBackup?: CloneBackupDeps | undefined;
 }
 
 export function cloneRunType(deps: CloneRunDeps): RunTypeHandler {
@@ -64,18 +71,31 @@ export function cloneRunType(deps: CloneRunDeps): RunTypeHandler {
       }
       const source = requireCloneSource(await envs.find(p.source), p.source);
       const provider = await deps.provider();
+      let code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
+      let built: BuiltRelease | undefined;
+      if (provider.name !== 'local') {
+        if (!deps.buildRelease) throw new ProviderError(`the ${provider.name} provider runs built images, but no image builder is configured`);
+        // The image is the release: built (or found in the layer cache) once, then promoted unchanged.
+        built = await (await deps.buildRelease())(ctx, env, ctx.run.gitSha);
+        code = built.code;
+      }
       const build = new StagingBuild({
         ctx, provider, envs, target, source,
         project: deps.project,
-        code: odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'}),
+        code,
+        release: built?.release,
         masking: deps.masking,
         prepare: deps.prepare ?? prepareClonedDatabase,
         clock: deps.clock,
         scratchDir: deps.scratchDir,
         healthTimeoutMs: deps.healthTimeoutMs ?? 120_000,
         cpus: deps.cpus ?? availableParallelism(),
+        fromBackup: deps.fromBackup,
       });
-      return {...(await build.run())};
+      const result = await build.run();
+      // What `deploy promote` checks: this release ran on staging.
+      await built?.markDeployed({staging: 'build succeeded', image: built.image});
+      return {...result};
     },
   };
 }

@@ -31,8 +31,10 @@ export interface CloneResult {
   readonly sha: string | null;
   /** The new database (null until the build succeeded). */
   readonly database: string | null;
-  /** template | dump-restore (null until the build succeeded). */
+  /** template | dump-restore | backup (null until the build succeeded). */
   readonly strategy: string | null;
+  /** Where the data came from: "live copy" or "from backup <id> taken <age> ago" (null until the build succeeded). */
+  readonly copiedFrom: string | null;
   readonly url: string | null;
   readonly run: Run;
 }
@@ -66,6 +68,7 @@ export class CloneService {
     const env = await this.deps.environments.find(to);
     const result = run.state === 'succeeded' ? run.result ?? {} : {};
     const text = (v: unknown) => (typeof v === 'string' ? v : null);
-    return {env: to, source: from, branch, sha, database: text(result['database']), strategy: text(result['strategy']), url: env?.url ?? null, run};
+    return {env: to, source: from, branch, sha, database: text(result['database']), strategy: text(result['strategy']),
+      copiedFrom: text(result['copiedFrom']), url: env?.url ?? null, run};
   }
 }

@@ -11,6 +11,7 @@ import type {EnvironmentRepository} from '../environments/environment-repository
 import type {RunContext} from '../run/run-types.js';
 import {waitHealthy, type DatabaseHandle, type OdooCode, type Provider, type ReleaseInstance} from '../../providers/provider.js';
 import type {CloneMasking, prepareClonedDatabase} from './prepare-clone.js';
+import {formatAge, loadBackupInto, newestBackup, type CloneBackupCandidate, type CloneBackupDeps} from './clone-from-backup.js';
 import {
   cloneDatabaseName, cloneDatabasePattern, dumpRestoreMode, planClone, type ClonePlan, type DumpRestoreMode,
 } from './clone-plan.js';
@@ -33,6 +34,10 @@ export interface StagingBuildInput {
   readonly scratchDir: string;
   readonly healthTimeoutMs: number;
   readonly cpus: number;
+  /** Clones from the newest backup when younger than its maxAgeMs (unset: always a live copy). */
+  readonly fromBackup?: CloneBackupDeps | undefined;
+  /** The release the build runs (default: the run's commit), e.g. the release of the image built for it. */
+  readonly release?: string | undefined;
 }
 
 /** Cleanup after a failure or an interrupt gets its own time budget (the run's signal may be aborted). */
@@ -50,6 +55,9 @@ export class StagingBuild {
   #copy: {promise: Promise<void>; abort: AbortController} | undefined;
   #stopped: ReleaseInstance[] = [];
   #instance: ReleaseInstance | undefined;
+  #backup: CloneBackupCandidate | undefined;
+  /** What the database was copied from, for events and the result. */
+  #copiedFrom = 'live copy';
 
   constructor(input: StagingBuildInput) {
     const {ctx, target, project} = input;
@@ -57,7 +65,7 @@ export class StagingBuild {
     this.env = target.name;
     this.database = cloneDatabaseName(project, target.name, ctx.run.id, ctx.attempt);
     this.launchId = `run-${ctx.run.id}${ctx.attempt > 1 ? `-${ctx.attempt}` : ''}`;
-    this.release = ctx.run.gitSha ?? 'workdir';
+    this.release = input.release ?? ctx.run.gitSha ?? 'workdir';
     this.#scratch = join(input.scratchDir, `clone-${target.name}-${ctx.run.id}-${ctx.attempt}`);
   }
 
@@ -80,6 +88,7 @@ export class StagingBuild {
       const dropped = await ctx.phase('cleanup', () => this.#cleanup());
       return {
         env: this.env, source: source.name, sourceDatabase: source.databaseName, database: this.database, strategy, reason: plan.reason,
+        copiedFrom: this.#copiedFrom, backupId: strategy === 'backup' ? this.#backup?.id ?? null : null,
         url, release: this.release, launchId: this.launchId, droppedDatabases: dropped,
         identity: prepared.identity, neutralized: prepared.neutralize.method, masked: prepared.masking !== null,
       };
@@ -96,8 +105,15 @@ export class StagingBuild {
     this.#dst = await provider.database(this.env, ctx.signal);
     await this.#dropLeftovers();
     const connections = await sourceConnections(this.#src, source.databaseName, ctx.signal);
-    const plan = planClone({sourceConnections: connections, sameServer: this.#src.adminUrl.reveal() === this.#dst.adminUrl.reveal()});
-    await ctx.event('info', `copy ${source.databaseName} → ${this.database}: ${plan.strategy} (${plan.reason})`, {strategy: plan.strategy, connections});
+    const backups = this.#i.fromBackup;
+    this.#backup = backups ? await newestBackup(backups, source.name, this.#i.clock.now()) : undefined;
+    const plan = planClone({
+      sourceConnections: connections, sameServer: this.#src.adminUrl.reveal() === this.#dst.adminUrl.reveal(),
+      backupAgeMs: this.#backup?.ageMs, backupMaxAgeMs: backups?.maxAgeMs,
+    });
+    await ctx.event('info', `copy ${source.databaseName} → ${this.database}: ${plan.strategy} (${plan.reason})`, {
+      strategy: plan.strategy, connections, newestBackup: this.#backup?.id ?? null, newestBackupAgeMs: this.#backup?.ageMs ?? null,
+    });
     if (plan.strategy === 'dump-restore' && this.#mode().kind === 'directory') {
       await dumpToDirectory({handle: this.#src, database: source.databaseName}, this.#mode(), this.#dumpDir, ctx.signal);
       this.#startCopy();
@@ -116,7 +132,9 @@ export class StagingBuild {
       }
       await ctx.event('warn', `${source.databaseName} got a session meanwhile: copying it with dump and restore instead`);
     }
-    if (plan.strategy === 'backup') throw new InternalError('cloning from a backup is not wired yet');
+    if (plan.strategy === 'backup') {
+      if (await this.#fromBackup()) return 'backup';
+    }
     const mode = this.#mode();
     if (mode.kind === 'stream') {
       await copyByStream(from, to, ctx.signal);
@@ -126,13 +144,41 @@ export class StagingBuild {
       await restoreFromDirectory(to, {mode, dir: this.#dumpDir, sourceOwner: this.#src.ownerRole}, ctx.signal);
     }
     this.#startCopy();
+    this.#copiedFrom = 'live copy';
     return 'dump-restore';
+  }
+
+  /** Loads the newest backup into the build's database and filestore; false (after cleaning up): copy live instead. */
+  async #fromBackup(): Promise<boolean> {
+    const {ctx, provider, project} = this.#i;
+    const deps = this.#i.fromBackup;
+    const b = this.#backup;
+    if (!deps || !b) throw new InternalError('a backup clone without a backup');
+    const from = `from backup ${b.id} taken ${formatAge(b.ageMs)} ago`;
+    await ctx.event('info', `copying ${from} (production is not read)`, {backupId: b.id, backupCreatedAt: b.createdAt, backupAgeMs: b.ageMs});
+    try {
+      const r = await loadBackupInto(deps, {
+        project, backupId: b.id, provider, handle: this.#dst, env: this.env, database: this.database,
+        work: join(this.#scratch, 'backup'), signal: ctx.signal,
+      });
+      this.#copiedFrom = from;
+      await ctx.event('info', `${this.database} and its filestore loaded ${from} (${r.attachmentFilesChecked} attachment files checked)`, {backupId: b.id});
+      return true;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await ctx.event('warn', `could not clone ${from} (${(err as Error).message}): copying live production instead`, {backupId: b.id});
+      const signal = cleanupSignal();
+      await this.#dst.dropDatabase(this.database, signal);
+      await provider.filestore.remove({env: this.env, database: this.database}, signal);
+      return false;
+    }
   }
 
   async #filestore(): Promise<void> {
     await this.#copy?.promise;
     const where = this.#i.provider.filestore.location({env: this.env, database: this.database}).path;
-    await this.#i.ctx.event('info', `filestore of ${this.#i.source.databaseName} copied${where ? ` to ${where}` : ''}`);
+    const what = this.#copy ? `filestore of ${this.#i.source.databaseName} copied` : `filestore restored ${this.#copiedFrom}`;
+    await this.#i.ctx.event('info', `${what}${where ? ` to ${where}` : ''}`);
   }
 
   async #start(): Promise<ReleaseInstance> {

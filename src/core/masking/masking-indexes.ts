@@ -1,7 +1,9 @@
 /**
- * Rewriting every value of an indexed column updates each of its indexes row by row; on a large
- * table it is much faster to drop those indexes, run the UPDATE and build them again (inside the
- * same transaction, so a failure leaves them as they were). Only plain indexes are dropped: unique
+ * Masking rewrites most rows of a table, and a rewritten row whose indexed columns change (or that
+ * no longer fits its page, as on a freshly restored clone) gets a new entry in EVERY index of the
+ * table, inserted one by one in random order. On a large table it is much faster to drop the
+ * table's plain indexes, run the UPDATE and build them again from sorted input (inside the same
+ * transaction, so a failure leaves them as they were). Only plain indexes are dropped: unique
  * indexes and indexes behind constraints stay and keep enforcing uniqueness during the UPDATE.
  */
 import type {SqlClient} from '../neutralize/env-database.js';
@@ -16,25 +18,21 @@ export interface DroppedIndex {
   readonly definition: string;
 }
 
-/** Drops the plain indexes depending on `columns` of a table larger than `above` rows; returns them for rebuildIndexes. */
-export async function dropIndexesOn(client: SqlClient, table: string, columns: readonly string[], above: number): Promise<DroppedIndex[]> {
-  if (columns.length === 0) return [];
+/** Drops the plain indexes of a table larger than `above` rows; returns them for rebuildIndexes. */
+export async function dropPlainIndexes(client: SqlClient, table: string, above: number): Promise<DroppedIndex[]> {
   const {rows} = await client.query<{name: string; definition: string}>(
     `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i
        JOIN pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_class t ON t.oid = i.indrelid
-      WHERE i.indrelid = $1::regclass AND t.reltuples >= $3
+      WHERE i.indrelid = $1::regclass
+        AND (t.reltuples >= $2 OR (t.reltuples < 0 AND pg_relation_size(t.oid) >= $2::bigint * 100)) -- never analyzed: ~100 bytes a row
         AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        AND EXISTS (
-          SELECT 1 FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-           WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
-             AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND a.attname = ANY($2::text[]))
       ORDER BY ic.relname`,
-    [qualified(table), columns, above],
+    [qualified(table), above],
   );
-  for (const r of rows) await client.query(`DROP INDEX public.${quoteIdent(r.name)}`);
+  if (rows.length > 0) await client.query(`DROP INDEX ${rows.map((r) => `public.${quoteIdent(r.name)}`).join(', ')}`);
   return rows;
 }
 

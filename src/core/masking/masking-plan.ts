@@ -1,11 +1,15 @@
 /**
  * The masking plan: rules × catalog → SQL. Pure (house style rule 19: buildMaskingPlan).
  *
- * - ONE UPDATE per table (set-based; never row by row): columns whose strategy needs the keyed hash
- *   are assigned together from a per-row sub-select that computes each hash once
- *   (`SET (a, b) = (SELECT f(t.a, s.h0), g(t.b, s.h1) FROM (SELECT osn_hmac(t.a) h0, ... OFFSET 0) s)`;
- *   OFFSET 0 keeps PostgreSQL from re-expanding the hash into every use), the others with plain
- *   assignments. Rows whose masked columns are all NULL are not touched (every strategy keeps NULL).
+ * - ONE statement per table (set-based; never row by row): an UPDATE joined on ctid to a sub-select
+ *   of the same table that computes each keyed hash once per row and carries the original values of
+ *   the compared columns (`UPDATE t SET a = f(t.a, s.h0) FROM (SELECT ctid, a, osn_hmac(a) h0 ...
+ *   OFFSET 0) s WHERE t.ctid = s.ctid`; OFFSET 0 keeps PostgreSQL from re-expanding the hash into
+ *   every use). Its RETURNING clause compares each written value with the original one, and the
+ *   statement (WITH u AS (UPDATE ... RETURNING ...) SELECT count(*) ... FROM u) returns one row:
+ *   the rows updated and, per compared column, the rows that still hold their original value. So
+ *   the scanner's "unchanged" check costs no snapshot and no second pass. Rows whose masked
+ *   columns are all NULL are not touched (every strategy keeps NULL).
  * - Uniqueness: a column with a unique index accepts keyed-hash with `unique: true`, fake-email, null
  *   or keep. HMAC-SHA256 is injective in practice on distinct inputs, so distinct originals (which a
  *   unique index guarantees) give distinct hashes; keeping >= 64 bits of it puts the chance of any
@@ -59,7 +63,17 @@ export interface TablePlan {
   readonly columns: readonly PlannedColumn[];
   /** Every text/json column of the table (all of them are scanned for e-mails and phones). */
   readonly textColumns: readonly string[];
-  /** The UPDATE; undefined when every column is kept. */
+  /**
+   * The text columns holding values the engine generated (fake-*, keyed-hash): their format is
+   * known, so the scanner skips the phone search there and takes a shortcut for the values that
+   * are plainly addresses in a masked domain (their originals are checked by the unchanged counts).
+   */
+  readonly generatedColumns: readonly string[];
+  /**
+   * The statement (WITH ... UPDATE ... RETURNING ... SELECT): one row with `osn_rows` and, per
+   * compared column k (in `columns` order, compared only), `u<k>` = rows still holding their
+   * original value. Undefined when every column is kept.
+   */
   readonly statement?: string | undefined;
 }
 
@@ -136,21 +150,38 @@ function checkColumn(s: ColumnStrategy, col: CatalogColumn): string | undefined 
   return undefined;
 }
 
+const isCompared = (s: ColumnStrategy) => s.strategy !== 'keep' && s.strategy !== 'null';
+
+/** The RETURNING flag "this row still holds its original value" (new: the written value, old: the original as text). */
+function unchangedFlag(s: ColumnStrategy, column: string, old: string): string {
+  const now = `t.${quoteIdent(column)}::text`;
+  let exempt = '';
+  if (s.strategy === 'constant') exempt = ` AND ${now} IS DISTINCT FROM ${quoteLiteral(String(s.value))}`;
+  if (s.strategy === 'partial') exempt = ` AND replace(${now}, ${quoteLiteral(s.maskChar)}, '') <> ''`;
+  return `coalesce(${now} = ${old} AND ${old} <> ''${exempt}, false)`;
+}
+
 function tableStatement(table: string, planned: readonly {col: CatalogColumn; s: ColumnStrategy}[], defaultDomain: string): string | undefined {
   const changed = planned.filter((p) => p.s.strategy !== 'keep');
   if (changed.length === 0) return undefined;
   const hashed = changed.filter((p) => HASHED.has(p.s.strategy));
-  const plain = changed.filter((p) => !HASHED.has(p.s.strategy));
-  const sets: string[] = [];
-  if (hashed.length > 0) {
-    const targets = hashed.map((p) => quoteIdent(p.col.column)).join(', ');
-    const values = hashed.map((p, i) => expression(p.s, p.col, `s.h${i}`, defaultDomain)).join(',\n         ');
-    const hashes = hashed.map((p, i) => `pg_temp.osn_hmac(t.${quoteIdent(p.col.column)}::text) AS h${i}`).join(', ');
-    sets.push(`(${targets}) = (\n  SELECT ${values}\n    FROM (SELECT ${hashes} OFFSET 0) AS s)`);
-  }
-  for (const p of plain) sets.push(`${quoteIdent(p.col.column)} = ${expression(p.s, p.col, '', defaultDomain)}`);
-  const where = changed.map((p) => `t.${quoteIdent(p.col.column)} IS NOT NULL`).join(' OR ');
-  return `UPDATE ${qualified(table)} AS t\n   SET ${sets.join(',\n       ')}\n WHERE ${where}`;
+  const compared = planned.filter((p) => isCompared(p.s));
+  const sets = changed.map((p) => {
+    const h = hashed.indexOf(p);
+    return `${quoteIdent(p.col.column)} = ${expression(p.s, p.col, h >= 0 ? `s.h${h}` : '', defaultDomain)}`;
+  });
+  const source = [
+    'o.tableoid AS osn_tableoid', 'o.ctid AS osn_ctid',
+    ...compared.map((p, k) => `o.${quoteIdent(p.col.column)}::text AS o${k}`),
+    ...hashed.map((p, i) => `pg_temp.osn_hmac(o.${quoteIdent(p.col.column)}::text) AS h${i}`),
+  ];
+  const where = changed.map((p) => `o.${quoteIdent(p.col.column)} IS NOT NULL`).join(' OR ');
+  const flags = compared.map((p, k) => `${unchangedFlag(p.s, p.col.column, `s.o${k}`)} AS u${k}`);
+  const counts = compared.map((_, k) => `count(*) FILTER (WHERE u${k}) AS u${k}`);
+  return `WITH osn_u AS (\nUPDATE ${qualified(table)} AS t\n   SET ${sets.join(',\n       ')}\n` +
+    `  FROM (SELECT ${source.join(', ')}\n          FROM ${qualified(table)} AS o WHERE ${where} OFFSET 0) AS s\n` +
+    ` WHERE t.tableoid = s.osn_tableoid AND t.ctid = s.osn_ctid\n RETURNING ${flags.length > 0 ? flags.join(', ') : '1 AS osn_one'})\n` +
+    `SELECT ${['count(*) AS osn_rows', ...counts].join(', ')} FROM osn_u`;
 }
 
 const ATTACHMENT_REQUIRED = ['res_model', 'store_fname', 'type', 'db_datas', 'checksum', 'file_size'];
@@ -228,11 +259,14 @@ export function buildMaskingPlan(rules: MaskingRules, catalog: Catalog): Masking
       coverage.push({table: rule.table, column: col.column, type: col.type, strategy: s === undefined ? null : describeStrategy(s)});
       if (s === undefined) uncovered.push({table: rule.table, column: col.column});
     }
+    const textColumns = [...cols.values()].filter((c) => c.kind !== 'other').map((c) => c.column);
+    const generated = new Set(planned.filter((p) => HASHED.has(p.s.strategy)).map((p) => p.col.column));
     tables.push({
       table: rule.table,
       rule: rule.index,
-      columns: planned.map((p) => ({column: p.col.column, strategy: p.s, compared: p.s.strategy !== 'keep' && p.s.strategy !== 'null'})),
-      textColumns: [...cols.values()].filter((c) => c.kind !== 'other').map((c) => c.column),
+      columns: planned.map((p) => ({column: p.col.column, strategy: p.s, compared: isCompared(p.s)})),
+      textColumns,
+      generatedColumns: textColumns.filter((c) => generated.has(c)),
       statement: tableStatement(rule.table, planned, defaultDomain),
     });
   }

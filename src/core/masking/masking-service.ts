@@ -1,6 +1,7 @@
 /**
- * Masking a database: read the catalog, build the plan (pure), snapshot the originals, apply the
- * statements in one transaction, remove the attachment files nothing references any more, scan.
+ * Masking a database: read the catalog, build the plan (pure), apply the statements in one
+ * transaction (each table's statement also counts the values left unchanged), remove the attachment
+ * files nothing references any more, scan for e-mails and phones.
  *
  * Attachment files: `drop` deletes the ir_attachment rows; `replace` keeps the rows and stores a
  * placeholder in the row itself (db_datas, store_fname NULL: Odoo reads db_datas when store_fname
@@ -17,10 +18,10 @@ import type {Provider} from '../../providers/provider.js';
 import type {Secret} from '../secret.js';
 import {inTransaction, withEnvDatabase, type SqlClient, type StepEvent} from '../neutralize/env-database.js';
 import {readCatalog} from './masking-catalog.js';
-import {DEFAULT_REBUILD_INDEXES_ABOVE, dropIndexesOn, rebuildIndexes} from './masking-indexes.js';
+import {DEFAULT_REBUILD_INDEXES_ABOVE, dropPlainIndexes, rebuildIndexes, type DroppedIndex} from './masking-indexes.js';
 import {buildMaskingPlan, catalogTables, type MaskingPlan} from './masking-plan.js';
 import {parseMaskingRules, rulesError, type MaskingRules} from './masking-rules.js';
-import {assertScanClean, scan, snapshot, type ScanReport} from './masking-scanner.js';
+import {assertScanClean, scan, unchangedFindings, type ScanFinding, type ScanReport} from './masking-scanner.js';
 import {helperStatements, quoteLiteral} from './masking-sql.js';
 
 export interface LoadRulesOptions {
@@ -108,9 +109,10 @@ async function removeFreedFiles(client: SqlClient, filestore: string | undefined
   return {removed, left};
 }
 
-async function run(client: SqlClient, sql: string, what: string): Promise<number> {
+async function run(client: SqlClient, sql: string, what: string): Promise<{count: number; row: Record<string, unknown>}> {
   try {
-    return (await client.query(sql)).rowCount ?? 0;
+    const r = await client.query<Record<string, unknown>>(sql);
+    return {count: r.rowCount ?? 0, row: r.rows[0] ?? {}};
   } catch (err) {
     if (isOdooShError(err)) throw err;
     throw new ProviderError(`masking failed on ${what}: ${(err as Error).message}`, {cause: err, data: {sqlstate: (err as {code?: string}).code}});
@@ -123,7 +125,7 @@ export interface MaskWithClientOptions {
   /** The database's filestore folder when it is local (orphaned files are removed there). */
   readonly filestorePath?: string | undefined;
   readonly event?: StepEvent | undefined;
-  /** Plain indexes of masked columns are dropped and rebuilt around the UPDATE on tables of at least this many rows (default 50,000). */
+  /** The plain indexes of a table are dropped and rebuilt around its UPDATE when it has at least this many rows (default 50,000). */
   readonly rebuildIndexesAbove?: number | undefined;
 }
 
@@ -133,17 +135,22 @@ export async function maskWithClient(client: SqlClient, opts: MaskWithClientOpti
   const plan = await planWithClient(client, rules);
   assertPlanValid(plan);
   for (const sql of helperStatements(rules.salt)) await client.query(sql);
-  await snapshot(client, plan);
-  await event?.('debug', 'pre-mask snapshot taken');
+  await event?.('debug', 'masking plan built, helpers installed');
+  const unchanged: ScanFinding[] = [];
   const counts = await inTransaction(client, async () => {
+    // index builds sort in memory; the ctid join of each statement hashes the table's row ids
+    await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+    await client.query(`SET LOCAL work_mem = '64MB'`);
     const tables = [];
     for (const t of plan.tables) {
       const columns = t.columns.filter((c) => c.strategy.strategy !== 'keep').map((c) => c.column);
       let rows = 0;
-      let dropped: Awaited<ReturnType<typeof dropIndexesOn>> = [];
+      let dropped: DroppedIndex[] = [];
       if (t.statement) {
-        dropped = await dropIndexesOn(client, t.table, columns, opts.rebuildIndexesAbove ?? DEFAULT_REBUILD_INDEXES_ABOVE);
-        rows = await run(client, t.statement, `table ${t.table}`);
+        dropped = await dropPlainIndexes(client, t.table, opts.rebuildIndexesAbove ?? DEFAULT_REBUILD_INDEXES_ABOVE);
+        const {row} = await run(client, t.statement, `table ${t.table}`);
+        rows = Number(row.osn_rows ?? 0);
+        unchanged.push(...unchangedFindings(t, row));
         await rebuildIndexes(client, dropped);
       }
       tables.push({table: t.table, columns, rows, rebuiltIndexes: dropped.map((d) => d.name)});
@@ -164,7 +171,7 @@ export async function maskWithClient(client: SqlClient, opts: MaskWithClientOpti
   if (files.left > 0) {
     await event?.('warn', `${files.left} attachment file(s) no longer referenced were left in the filestore (not a local folder)`, {left: files.left});
   }
-  const report = await scan(client, plan, rules);
+  const report = await scan(client, plan, rules, unchanged);
   await event?.(report.ok ? 'info' : 'error', `masking scan: ${report.findings.length} finding(s) over ${report.scannedColumns} scanned and ${report.comparedColumns} compared column(s)`, {
     findings: report.findings,
   });

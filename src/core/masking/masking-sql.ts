@@ -52,6 +52,7 @@ export const sha1Hex = (b: Buffer): string => createHash('sha1').update(b).diges
 export const byteaLiteral = (b: Buffer): string => `'\\x${b.toString('hex')}'::bytea`;
 
 const array = (words: readonly string[]) => `(ARRAY[${words.map(quoteLiteral).join(',')}]::text[])`;
+const lowerCase = (words: readonly string[]) => words.map((w) => w.toLowerCase());
 /** 1-based index into a list of n words from byte i of h. */
 const pick = (words: readonly string[], byte: number) => `${array(words)}[1 + get_byte(h, ${byte}) % ${words.length}]`;
 /** An unsigned integer from bytes [from, from+count) of h. */
@@ -84,11 +85,14 @@ export const HELPERS_DESCRIPTION = '-- session helpers: pg_temp.osn_hmac(text) =
 /** The session-local helper functions; the only statement that carries the key. */
 export function helperStatements(salt: Secret | string): string[] {
   const {inner, outer} = hmacPads(salt);
-  const phone = `${quoteLiteral(`${FAKE_PHONE_PREFIX} `)} || ${digits(5, 4)} || ' ' || ${digits(9, 4)}`;
+  // one hex encoding per value: the 8 digits, then a space inserted after the 4th
+  const phone = `${quoteLiteral(`${FAKE_PHONE_PREFIX} `)} || overlay(${digits(5, 8)} placing ' ' from 5 for 0)`;
   const name = `${pick(FIRST_NAMES, 0)} || ' ' || ${pick(LAST_NAMES, 1)}`;
   const street = `(1 + (${uint(2, 2)}) % 9999)::text || ' ' || ${pick(STREETS, 0)} || ' ' || ${pick(STREET_KINDS, 1)}`;
-  const vat = `CASE WHEN left(v, 2) ~ '^[A-Za-z]{2}$' THEN upper(left(v, 2)) ELSE 'XX' END || ${digits(5, 10)}`;
-  const email = `lower(${pick(FIRST_NAMES, 0)}) || '.' || lower(${pick(LAST_NAMES, 1)}) || '.' || ${hex(17, 16)} || '@' || d`;
+  // two ASCII letters (code points, no regular expression per row)
+  const letter = (e: string) => `(ascii(${e}) BETWEEN 65 AND 90 OR ascii(${e}) BETWEEN 97 AND 122)`;
+  const vat = `CASE WHEN ${letter('v')} AND ${letter('substr(v, 2, 1)')} THEN upper(left(v, 2)) ELSE 'XX' END || ${digits(5, 10)}`;
+  const email = `${pick(lowerCase(FIRST_NAMES), 0)} || '.' || ${pick(lowerCase(LAST_NAMES), 1)} || '.' || ${hex(17, 16)} || '@' || d`;
   return [
     'SET standard_conforming_strings = on',
     fn('osn_hmac', 'v text', 'bytea', `sha256(${byteaLiteral(outer)} || sha256(${byteaLiteral(inner)} || convert_to(v, 'UTF8')))`),

@@ -18,6 +18,8 @@ import {
 import {HashingStream} from './hashing-stream.js';
 
 const PARTIAL = '.partial';
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 function ioError(what: string, err: unknown, signal?: AbortSignal): Error {
   if (signal?.aborted) return new InterruptedError(`${what}: interrupted`, {cause: signal.reason});
@@ -63,7 +65,7 @@ export class FilesystemBackupStorage implements BackupStorage {
 
   async read(ref: BackupRef, file: string, signal: AbortSignal): Promise<Readable> {
     const path = join(this.dir(ref), checkFileName(file));
-    const stream = createReadStream(path, {signal});
+    const stream = createReadStream(path, {signal, highWaterMark: READ_CHUNK_BYTES});
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', (err: NodeJS.ErrnoException) => {
@@ -152,7 +154,9 @@ class FilesystemWriter implements BackupWriter {
     const hasher = new HashingStream();
     const path = join(this.partial, file);
     try {
-      await pipeline(source, hasher, createWriteStream(path, {flags: 'wx', flush: true, mode: 0o600}), {signal});
+      // A large buffer lets the file writes (writev) overlap reading the source: with the 16 KiB
+      // default, every chunk waits for its own write and the producer (zstd) stalls.
+      await pipeline(source, hasher, createWriteStream(path, {flags: 'wx', flush: true, mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES}), {signal});
     } catch (err) {
       source.destroy();
       throw ioError(`cannot write ${path}`, err, signal);

@@ -1,10 +1,15 @@
 import pg from 'pg';
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import type {Clock} from '../../../src/core/clock.js';
+import {systemClock, type Clock} from '../../../src/core/clock.js';
 import {InterruptedError, NotImplementedError, UsageError} from '../../../src/core/errors.js';
 import {MemorySink} from '../../../src/core/events.js';
 import {nullLogger} from '../../../src/core/logger.js';
-import {createPruneService, PruneService, type BackupDeleter} from '../../../src/core/backup/prune-service.js';
+import {backupPruneRunType, createPruneService, PruneService, type BackupDeleter} from '../../../src/core/backup/prune-service.js';
+import {RunService} from '../../../src/core/run/run-service.js';
+import {RunTypeRegistry} from '../../../src/core/run/run-types.js';
+import {PolicyDeniedError} from '../../../src/core/errors.js';
+import {createMemberRole} from '../../helpers/db.js';
+import {testConfig} from '../run/helpers.js';
 import type {RetentionPolicy} from '../../../src/core/backup/retention-policy.js';
 import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
 
@@ -185,5 +190,72 @@ describe('PruneService', () => {
 
   it('refuses an invalid environment name', async () => {
     await expect(service(sqlDeleter()).plan('Not A Name')).rejects.toThrow(UsageError);
+  });
+});
+
+describe('backups prune as a run', () => {
+  /** A PruneService whose start() creates backup-prune runs on a RunService that executes them with the same service. */
+  function wired(pool: pg.Pool, deleted: string[]): PruneService {
+    const prune: PruneService = new PruneService({db: pool, projectId, policy: POLICY, deleter: sqlDeleter(deleted), clock, logger: nullLogger, runs: async (): Promise<RunService> => runs});
+    const runs: RunService = new RunService({pool, projectId, clock: systemClock, events: new MemorySink(), logger: nullLogger, config: testConfig({leaseSeconds: 30}),
+      runTypes: new RunTypeRegistry([backupPruneRunType(async () => prune)])});
+    return prune;
+  }
+  const runRows = async () => (await db.pool.query<{id: string; type: string; env: string | null; state: string}>(`select id::text, type, env, state from ops.runs order by id`)).rows;
+
+  it('records a backup-prune run whose events say what was kept and deleted and why; a dry run records nothing', async () => {
+    const keep = await backup('staging', '2026-11-20T03:00:00Z');
+    const drop = await backup('staging', '2026-11-20T01:00:00Z');
+    const deleted: string[] = [];
+    const prune = wired(db.pool, deleted);
+
+    const dry = await prune.start({env: 'staging', dryRun: true});
+    expect(dry).toMatchObject({run: null, result: {dryRun: true, removed: [{id: drop}], kept: [{id: keep}]}});
+    expect(await runRows()).toEqual([]);
+    expect(deleted).toEqual([]);
+
+    const {run, result} = await prune.start({env: 'staging'});
+    expect(run).toMatchObject({type: 'backup-prune', env: 'staging', state: 'succeeded', exclusive: true});
+    expect(result).toMatchObject({dryRun: false, removed: [{id: drop, reason: 'outside retention'}], kept: [{id: keep}]});
+    expect(deleted).toEqual([drop]);
+    const events = (await db.pool.query<{level: string; message: string; payload: {action?: string; id?: string}}>(
+      `select level, message, payload from ops.run_events where run_id = $1 order by id`, [run!.id])).rows;
+    expect(events.filter((e) => e.payload.action).map((e) => [e.payload.action, e.payload.id])).toEqual([['keep', keep], ['delete', drop]]);
+    expect(events.map((e) => e.message)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^plan at .* for staging: keep 1, delete 1$/),
+      expect.stringMatching(new RegExp(`^deleted backup ${drop} \\(staging, daily, .*\\): outside retention$`)),
+      'deleted 1, kept 1, skipped 0 (in use), failed 0',
+    ]));
+    const audit = await db.pool.query<{run_id: string | null}>(`select run_id::text from ops.audit_log where action = 'backup.prune' order by seq desc limit 1`);
+    expect(audit.rows).toHaveLength(1);
+  });
+
+  it('asks before a production prune run is created, and fails the run when a deletion fails', async () => {
+    await backup('main', '2026-11-20T03:00:00Z');
+    const drop = await backup('main', '2026-11-20T01:00:00Z');
+    const deleted: string[] = [];
+    await expect(wired(db.pool, deleted).start({env: 'main'})).rejects.toThrow(UsageError);
+    expect(await runRows()).toEqual([]);
+
+    const failing: PruneService = new PruneService({db: db.pool, projectId, policy: POLICY, clock, logger: nullLogger, runs: async (): Promise<RunService> => runs,
+      deleter: sqlDeleter([], async () => { throw new Error('storage unreachable'); })});
+    const runs: RunService = new RunService({pool: db.pool, projectId, clock: systemClock, events: new MemorySink(), logger: nullLogger, config: testConfig({leaseSeconds: 30}),
+      runTypes: new RunTypeRegistry([backupPruneRunType(async () => failing)])});
+    const {run} = await failing.start({env: 'main', yes: true});
+    expect(run).toMatchObject({type: 'backup-prune', state: 'failed'});
+    expect(JSON.stringify(run!.result)).toContain(`${drop}: storage unreachable`);
+  });
+
+  it('is admin-only, like backups', async () => {
+    await createMemberRole(db.pool, 'prune_dev');
+    await db.pool.query(`select ops.add_member($1, 'prune_dev', 'developer')`, [projectId]);
+    const dev = new pg.Pool({connectionString: db.urlAs('prune_dev'), max: 2});
+    dev.on('error', () => undefined);
+    try {
+      await backup('staging', '2026-11-20T03:00:00Z');
+      await expect(wired(dev, []).start({env: 'staging'})).rejects.toThrow(PolicyDeniedError);
+    } finally {
+      await dev.end();
+    }
   });
 });

@@ -5,12 +5,12 @@
  * interrupted at any phase leaves the environment on its old data with Odoo serving it.
  */
 import {execa} from 'execa';
+import {readdirSync, rmSync} from 'node:fs';
 import {mkdir, mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {confirmationDecision, confirmationRefused, planRestore, restoreDatabaseName} from '../../../src/core/backup/restore-plan.js';
-import {withEnvDatabase} from '../../../src/core/neutralize/env-database.js';
 import type {Backend} from './backup-fixture.js';
 import {filesystemBackend, s3Backend} from './backup-fixture.js';
 import {STANDIN_BIN} from '../providers/local-fixture.js';
@@ -136,7 +136,7 @@ describe('an interrupted or failed restore leaves the environment on its old dat
     }
   }, 60_000);
 
-  it('a failed verification (a file of the backup no longer matches) switches nothing', async () => {
+  it('a failed verification (a restored attachment file goes missing) switches nothing', async () => {
     const before = await snapshot(f, 'main');
     const db = await f.database('main');
     // A restored attachment whose checksum lies: verification must refuse the restored data.
@@ -166,7 +166,8 @@ describe('an interrupted or failed restore leaves the environment on its old dat
     const before = await snapshot(f, 'main');
     const db = await f.database('main');
     const child = await killableRestore(id);
-    await child.killAt('filestore');
+    // The filestore loads alongside the database: at verify both exist, nothing is switched yet.
+    await child.killAt('verify');
     expect(await f.database('main')).toBe(db);
     expect(await serving(f, 'main')).toEqual({databases: [db], healthy: true});
     expect(await snapshot(f, 'main')).toEqual(before);
@@ -242,17 +243,21 @@ async function killableRestore(backupId: string) {
 }
 
 
-/** A restore whose verification fails: the backup's dump gets an attachment row without its file. */
+/**
+ * A restore whose verification fails: an attachment file disappears from the new filestore once
+ * it is extracted (the handler runs synchronously at the end of the filestore phase, so before
+ * verify whichever of database and filestore finishes last).
+ */
 async function makeFailingVerify() {
   return {
     async restore(backupId: string) {
       const planned = await f.service.plan({source: {kind: 'backup', backupId}, noFilestore: false}, sig());
-      // Corrupt what the restore loads: after the database phase, add a row pointing at a missing file.
       const newDb = restoreDatabaseName(await f.database('main'), planned.restoreId);
       f.onEvent = (e) => {
-        if (e.kind === 'phase-start' && e.phase === 'filestore') {
-          void withEnvDatabase(f.local.provider, 'main', newDb, sig(), (c) =>
-            c.query(`insert into ir_attachment (name, type, store_fname, checksum) values ('ghost', 'binary', 'de/deadbeef', 'deadbeef')`));
+        if (e.kind === 'phase-end' && e.phase === 'filestore') {
+          const dir = f.local.provider.filestore.location({env: 'main', database: newDb}).path!;
+          const sub = readdirSync(dir).find((d) => /^[0-9a-f]{2}$/.test(d))!;
+          rmSync(join(dir, sub, readdirSync(join(dir, sub))[0]!));
         }
       };
       try {

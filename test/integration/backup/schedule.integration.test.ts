@@ -7,7 +7,7 @@ import {nullLogger} from '../../../src/core/logger.js';
 import {RunService} from '../../../src/core/run/run-service.js';
 import {RunTypeRegistry, type RunTypeHandler} from '../../../src/core/run/run-types.js';
 import {ensurePreOperationBackup, fireDueBackups, type FireDueBackupsDeps} from '../../../src/core/backup/schedule-service.js';
-import {PruneService, type BackupDeleter} from '../../../src/core/backup/prune-service.js';
+import {backupPruneRunType, PruneService, type BackupDeleter} from '../../../src/core/backup/prune-service.js';
 import {DEFAULT_RETENTION_POLICY} from '../../../src/core/backup/retention-policy.js';
 import {createMemberRole, createTestDatabase, type TestDatabase} from '../../helpers/db.js';
 import {testConfig} from '../run/helpers.js';
@@ -113,14 +113,14 @@ describe('fireDueBackups', () => {
     const p = pool();
     const executed: string[] = [];
     const pruned: string[] = [];
-    const pruner = {prune: async (opts: {env?: string | undefined; yes?: boolean | undefined}) => {
-      pruned.push(`${opts.env} yes=${opts.yes}`);
-      return {dryRun: false, env: opts.env ?? null, at: '', kept: [], removed: [], skipped: [], failed: []};
+    const pruner = {start: async (opts: {env?: string | undefined; yes?: boolean | undefined; detach?: boolean | undefined}) => {
+      pruned.push(`${opts.env} yes=${opts.yes} detach=${opts.detach}`);
+      return {run: null, result: {dryRun: false, env: opts.env ?? null, at: '', kept: [], removed: [], skipped: [], failed: []}};
     }};
     const report = await fireDueBackups(deps(p, {runs: runService(p, [backupHandler(executed)]), pruner, schedules: {staging: '0 4 * * 0'}}), new Date('2026-11-22T05:00:00Z'), {detach: false});
     expect(report.schedules[0]).toMatchObject({env: 'staging', outcome: 'fired', runState: 'succeeded', pruned: {deleted: 0, skipped: 0, error: null}});
     expect(executed).toEqual([report.runs[0]!.id]);
-    expect(pruned).toEqual(['staging yes=true']);
+    expect(pruned).toEqual(['staging yes=true detach=false']);
     const slot = (await slots()).find((s) => s.env === 'staging');
     expect(slot?.run_id).toBe(report.runs[0]!.id);
   });
@@ -154,19 +154,44 @@ describe('ensurePreOperationBackup', () => {
   });
 });
 
-describe('scheduled prune with the real PruneService', () => {
-  it('prunes production after a fired slot without asking', async () => {
+describe('scheduled prune with the real PruneService, as a backup-prune run', () => {
+  const setup = (p: pg.Pool, deleted: string[]) => {
+    const deleter: BackupDeleter = {delete: async (id) => void deleted.push(id)};
+    const pruner: PruneService = new PruneService({
+      db: p, projectId, policy: {...DEFAULT_RETENTION_POLICY, timeZone: 'Europe/Brussels'}, deleter, clock: systemClock, logger: nullLogger, runs: async (): Promise<RunService> => runs,
+    });
+    const runs: RunService = runService(p, [backupHandler(), backupPruneRunType(async () => pruner)]);
+    return {pruner, runs};
+  };
+  const twoOfOneDay = async (day: string) => (await db.pool.query<{id: string}>(
+    `insert into ops.backups (project_id, environment, kind, status, created_by, created_at)
+     values ($1, 'production', 'daily', 'complete', 't', $2::timestamptz + interval '2 hours'), ($1, 'production', 'daily', 'complete', 't', $2::timestamptz + interval '1 hour')
+     returning id::text`, [projectId, day])).rows.map((r) => r.id);
+
+  it('prunes production after a fired slot without asking, recording what it kept and deleted', async () => {
     const p = pool();
     const deleted: string[] = [];
-    const deleter: BackupDeleter = {delete: async (id) => void deleted.push(id)};
-    // Two complete backups of the same local day: the older one goes.
-    const ids = (await db.pool.query<{id: string}>(
-      `insert into ops.backups (project_id, environment, kind, status, created_by, created_at)
-       values ($1, 'production', 'daily', 'complete', 't', '2026-11-29T02:00:00Z'), ($1, 'production', 'daily', 'complete', 't', '2026-11-29T01:00:00Z')
-       returning id::text`, [projectId])).rows.map((r) => r.id);
-    const pruner = new PruneService({db: p, projectId, policy: {...DEFAULT_RETENTION_POLICY, timeZone: 'Europe/Brussels'}, deleter, clock: systemClock, logger: nullLogger});
-    const report = await fireDueBackups(deps(p, {pruner}), new Date('2026-11-29T05:00:00Z'));
-    expect(report.schedules[0]).toMatchObject({outcome: 'fired', pruned: {deleted: 1, skipped: 0, error: null}});
+    const ids = await twoOfOneDay('2026-11-29T00:00:00Z'); // two complete backups of the same local day: the older one goes
+    const {pruner, runs} = setup(p, deleted);
+    const report = await fireDueBackups(deps(p, {pruner, runs}), new Date('2026-11-29T05:00:00Z'), {detach: false});
+    expect(report.schedules[0]).toMatchObject({outcome: 'fired', runState: 'succeeded', pruned: {deleted: 1, skipped: 0, error: null}});
     expect(deleted).toEqual([ids[1]]);
+    const prune = report.runs.find((r) => r.type === 'backup-prune');
+    expect(prune).toMatchObject({env: 'production', state: 'succeeded', payload: {yes: true, reason: 'after the scheduled backup of slot 2026-11-29T02:00:00.000Z'}});
+    const events = (await db.pool.query<{message: string}>('select message from ops.run_events where run_id = $1 order by id', [prune!.id])).rows.map((e) => e.message);
+    expect(events).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`^keep backup ${ids[0]} \\(production, daily, .*\\): `)),
+      expect.stringMatching(new RegExp(`^deleted backup ${ids[1]} \\(production, daily, .*\\): `)),
+      'deleted 1, kept 1, skipped 0 (in use), failed 0',
+    ]));
+  });
+
+  it('queues the prune behind the backup when detached (both exclusive on the environment)', async () => {
+    const p = pool();
+    const {pruner, runs} = setup(p, []);
+    const report = await fireDueBackups(deps(p, {pruner, runs}), new Date('2026-12-01T05:00:00Z'));
+    expect(report.schedules[0]).toMatchObject({outcome: 'fired', runState: 'queued', pruned: null});
+    expect(report.runs.map((r) => [r.type, r.state, r.exclusive])).toEqual([['backup', 'queued', true], ['backup-prune', 'queued', true]]);
+    expect(Number(report.runs[1]!.id)).toBeGreaterThan(Number(report.runs[0]!.id));
   });
 });

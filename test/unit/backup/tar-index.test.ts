@@ -75,6 +75,23 @@ describe('TarIndexer', () => {
     expect(idx.others).toEqual([{path: 'evil', type: 'SymbolicLink'}]);
   });
 
+  it('reads pax long names and, with withSha1, gives each file its sha1 too', async () => {
+    const other = join(dir, 'long');
+    const deep = join(other, 'a'.repeat(60), 'b'.repeat(60));
+    await mkdir(deep, {recursive: true});
+    await writeFile(join(deep, 'c'.repeat(80)), 'long');
+    await writeFile(join(other, 'short'), 'x');
+    const indexer = new TarIndexer(undefined, {withSha1: true});
+    const tar = await gnuTar(other);
+    await pipeline(Readable.from([tar.subarray(0, 700), tar.subarray(700)]), indexer);
+    const sha1 = (v: string) => createHash('sha1').update(v).digest('hex');
+    expect(indexer.files).toEqual([
+      {path: `${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(80)}`, size: 4, sha256: sha('long'), sha1: sha1('long')},
+      {path: 'short', size: 1, sha256: sha('x'), sha1: sha1('x')},
+    ]);
+    expect(indexer.problems).toEqual([]);
+  });
+
   it('normalizes paths', () => {
     expect(normalizeTarPath('./ab/ab12')).toBe('ab/ab12');
     expect(normalizeTarPath('./')).toBe('');

@@ -52,24 +52,36 @@ describe('buildMaskingPlan', () => {
     const plan = buildMaskingPlan(rulesOf(RULES), CATALOG);
     expect(plan.errors).toEqual([]);
     expect(plan.statements).toEqual([
-      `UPDATE public."res_partner" AS t
-   SET ("name", "email", "phone") = (
-  SELECT pg_temp.osn_fake_name(t."name"::text, s.h0),
-         pg_temp.osn_fake_email(t."email"::text, s.h1, 'example.invalid'),
-         left(pg_temp.osn_fake_phone(t."phone"::text, s.h2), 20)
-    FROM (SELECT pg_temp.osn_hmac(t."name"::text) AS h0, pg_temp.osn_hmac(t."email"::text) AS h1, pg_temp.osn_hmac(t."phone"::text) AS h2 OFFSET 0) AS s),
+      `WITH osn_u AS (
+UPDATE public."res_partner" AS t
+   SET "name" = pg_temp.osn_fake_name(t."name"::text, s.h0),
+       "email" = pg_temp.osn_fake_email(t."email"::text, s.h1, 'example.invalid'),
+       "phone" = left(pg_temp.osn_fake_phone(t."phone"::text, s.h2), 20),
        "comment" = NULL::text,
        "meta" = CASE WHEN t."meta" IS NULL THEN NULL ELSE '{}'::jsonb END
- WHERE t."name" IS NOT NULL OR t."email" IS NOT NULL OR t."phone" IS NOT NULL OR t."comment" IS NOT NULL OR t."meta" IS NOT NULL`,
-      `UPDATE public."res_users" AS t
-   SET ("login") = (
-  SELECT pg_temp.osn_keyed_hash(t."login"::text, s.h0, 16, '', '@example.invalid')
-    FROM (SELECT pg_temp.osn_hmac(t."login"::text) AS h0 OFFSET 0) AS s)
- WHERE t."login" IS NOT NULL`,
-      `UPDATE public."x_note" AS t
+  FROM (SELECT o.tableoid AS osn_tableoid, o.ctid AS osn_ctid, o."name"::text AS o0, o."email"::text AS o1, o."phone"::text AS o2, o."meta"::text AS o3, pg_temp.osn_hmac(o."name"::text) AS h0, pg_temp.osn_hmac(o."email"::text) AS h1, pg_temp.osn_hmac(o."phone"::text) AS h2
+          FROM public."res_partner" AS o WHERE o."name" IS NOT NULL OR o."email" IS NOT NULL OR o."phone" IS NOT NULL OR o."comment" IS NOT NULL OR o."meta" IS NOT NULL OFFSET 0) AS s
+ WHERE t.tableoid = s.osn_tableoid AND t.ctid = s.osn_ctid
+ RETURNING coalesce(t."name"::text = s.o0 AND s.o0 <> '', false) AS u0, coalesce(t."email"::text = s.o1 AND s.o1 <> '', false) AS u1, coalesce(t."phone"::text = s.o2 AND s.o2 <> '', false) AS u2, coalesce(t."meta"::text = s.o3 AND s.o3 <> '' AND t."meta"::text IS DISTINCT FROM '{}', false) AS u3)
+SELECT count(*) AS osn_rows, count(*) FILTER (WHERE u0) AS u0, count(*) FILTER (WHERE u1) AS u1, count(*) FILTER (WHERE u2) AS u2, count(*) FILTER (WHERE u3) AS u3 FROM osn_u`,
+      `WITH osn_u AS (
+UPDATE public."res_users" AS t
+   SET "login" = pg_temp.osn_keyed_hash(t."login"::text, s.h0, 16, '', '@example.invalid')
+  FROM (SELECT o.tableoid AS osn_tableoid, o.ctid AS osn_ctid, o."login"::text AS o0, pg_temp.osn_hmac(o."login"::text) AS h0
+          FROM public."res_users" AS o WHERE o."login" IS NOT NULL OFFSET 0) AS s
+ WHERE t.tableoid = s.osn_tableoid AND t.ctid = s.osn_ctid
+ RETURNING coalesce(t."login"::text = s.o0 AND s.o0 <> '', false) AS u0)
+SELECT count(*) AS osn_rows, count(*) FILTER (WHERE u0) AS u0 FROM osn_u`,
+      `WITH osn_u AS (
+UPDATE public."x_note" AS t
    SET "ref" = pg_temp.osn_partial(t."ref"::text, 0, 4, '*')
- WHERE t."ref" IS NOT NULL`,
+  FROM (SELECT o.tableoid AS osn_tableoid, o.ctid AS osn_ctid, o."ref"::text AS o0
+          FROM public."x_note" AS o WHERE o."ref" IS NOT NULL OFFSET 0) AS s
+ WHERE t.tableoid = s.osn_tableoid AND t.ctid = s.osn_ctid
+ RETURNING coalesce(t."ref"::text = s.o0 AND s.o0 <> '' AND replace(t."ref"::text, '*', '') <> '', false) AS u0)
+SELECT count(*) AS osn_rows, count(*) FILTER (WHERE u0) AS u0 FROM osn_u`,
     ]);
+    expect(plan.tables.map((t) => [t.table, t.generatedColumns])).toEqual([['res_partner', ['name', 'email', 'phone']], ['res_users', ['login']], ['x_note', []]]);
     expect(plan.uncovered).toEqual([]);
     expect(plan.coverage.filter((c) => c.table === 'res_partner')).toEqual([
       {table: 'res_partner', column: 'name', type: 'character varying', strategy: 'fake-name'},
