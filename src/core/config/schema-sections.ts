@@ -256,6 +256,9 @@ export const backupsSection = strict({
     .prefault({})
     .describe('retention of manual backups (apart from the automatic tiers)'),
   manualPerDay: wholeNumber(0).default(5).describe('manual backups allowed per environment per day'),
+  cloneFromBackupMaxAge: duration()
+    .optional()
+    .describe('staging clones load the newest complete backup of production when it is younger than this (e.g. 6h) instead of copying live production; unset: always a live copy'),
   storage,
 })
   .transform(({schedules, ...backups}) => ({
@@ -267,6 +270,15 @@ export const backupsSection = strict({
   }))
   .prefault({})
   .describe('backups of production (and of other environments on demand)');
+
+// ---------------------------------------------------------------- upgrade advisor
+export const upgradeSection = strict({
+  openupgrade: text('a folder path').optional().describe(
+    'OpenUpgrade scripts folder passed to the target Odoo as --upgrade-path by `upgrade preview` (relative to the config file; ' +
+    'on container providers an absolute path inside the target image)'),
+})
+  .prefault({})
+  .describe('the upgrade advisor (`upgrade preview`)');
 
 // ---------------------------------------------------------------- masking, policies
 export const maskingSection = strict({

@@ -6,7 +6,7 @@
  *
  * Conventions of the resolved config:
  * - durations are {text, ms} objects (`ttl: {text: '72h', ms: 259200000}`), see duration.ts;
- * - paths (odoo.bin, odoo.addons[].path, postgres.binDir, backups.storage.path, masking.rules,
+ * - paths (odoo.bin, odoo.addons[].path, postgres.binDir, backups.storage.path, masking.rules, upgrade.openupgrade on the local provider,
  *   provider.ssh.identityFile unless it starts with ~) are absolute;
  * - secrets are Secret objects (state.url only when it carries a password, else a string);
  * - branch rules have data, demo and modules filled in.
@@ -23,6 +23,7 @@ import {
   odooSection,
   policiesSection,
   postgresSection,
+  upgradeSection,
   providerSection,
   routerSection,
   stateSection,
@@ -57,6 +58,7 @@ const configObject = strict({
   backups: backupsSection,
   masking: maskingSection,
   policies: policiesSection,
+  upgrade: upgradeSection,
 });
 
 /** The schema of the configuration file; the output has defaults applied (paths still as written). */
@@ -86,7 +88,7 @@ export type PolicyRules = OdooShConfig['policies'];
 /** Makes the paths of a parsed config absolute (relative to the config file's folder) and adds its location. */
 export function resolveConfig(parsed: ParsedConfig, configFile: string, projectRoot: string): OdooShConfig {
   const abs = (path: string) => resolve(projectRoot, path);
-  const {odoo, postgres, provider, backups, masking} = parsed;
+  const {odoo, postgres, provider, backups, masking, upgrade} = parsed;
   const ssh = provider.ssh;
   return {
     ...parsed,
@@ -105,6 +107,7 @@ export function resolveConfig(parsed: ParsedConfig, configFile: string, projectR
       storage: backups.storage.type === 'filesystem' ? {...backups.storage, path: abs(backups.storage.path)} : backups.storage,
     },
     masking: masking.rules === undefined ? masking : {...masking, rules: abs(masking.rules)},
+    upgrade: upgrade.openupgrade === undefined || provider.name !== 'local' ? upgrade : {...upgrade, openupgrade: abs(upgrade.openupgrade)},
     configFile,
     projectRoot,
   };

@@ -18,5 +18,5 @@ export interface PolicyServices {
 export async function policyDeps(services: PolicyServices): Promise<PolicyDeps> {
   const [pool, projectId, config] = await Promise.all([services.pool(), services.projectId(), services.config()]);
   const repo = new PolicyRepository(pool, projectId);
-  return {repo, config: config.policies, facts: new DbFactsProvider(repo), clock: services.clock};
+  return {repo, config: config.policies, facts: new DbFactsProvider(repo, {}, config.odoo.version), clock: services.clock};
 }

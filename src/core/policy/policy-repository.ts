@@ -104,6 +104,36 @@ export class PolicyRepository {
     return rows[0] ? rows[0].state === 'succeeded' : null;
   }
 
+  /**
+   * The facts of `upgrade report approved when the Odoo major version changes`: the target version is
+   * the request's (odooVersion), else the recorded release's, else `configured` (odoo.version: what a
+   * release built now from the configuration runs); the current one is the Odoo version of the
+   * release the environment serves. No serving release (first deploy): no change. A serving release
+   * that is not recorded, or an unknown target: null (fails closed). With a major change, the report
+   * must be a `ready` upgrade report of this environment for the target series, approved (000016).
+   */
+  async upgradeFacts(env: string, release: string | null, odooVersion: string | null, configured: string | null = null): Promise<{odooMajorChange: boolean | null; upgradeReportApproved: boolean | null}> {
+    const {rows} = await query<{target: string | null; current_release: string | null; current: string | null; env_found: boolean}>(this.db, `
+      select (select r.odoo_version from ops.releases r where r.project_id = $1 and r.id = $3 order by r.created_at desc limit 1) as target,
+        e.current_release, e.name is not null as env_found,
+        (select r.odoo_version from ops.releases r where r.project_id = $1 and r.env = e.name and r.id = e.current_release limit 1) as current
+      from (select 1) x left join ops.environments e on e.project_id = $1 and e.name = $2 and e.status <> 'destroyed'`,
+    [this.projectId, env, release]);
+    const row = rows[0];
+    const target = odooVersion ?? row?.target ?? configured;
+    const major = (v: string | null | undefined) => /^(\d+)\.\d+/.exec(v ?? '')?.[1];
+    if (!target || major(target) === undefined) return {odooMajorChange: null, upgradeReportApproved: null};
+    if (!row?.env_found || !row.current_release) return {odooMajorChange: false, upgradeReportApproved: null};
+    if (!row.current || major(row.current) === undefined) return {odooMajorChange: null, upgradeReportApproved: null};
+    if (major(row.current) === major(target)) return {odooMajorChange: false, upgradeReportApproved: null};
+    const series = /^(\d+\.\d+)/.exec(target)![1];
+    const approved = await query<{ok: boolean | null}>(this.db, `
+      select case when to_regclass('ops.upgrade_reports') is null then null else exists (
+        select 1 from ops.upgrade_reports u where u.project_id = $1 and u.env = $2 and u.to_version = $3
+          and u.verdict = 'ready' and u.approved_by is not null) end as ok`, [this.projectId, env, series]);
+    return {odooMajorChange: true, upgradeReportApproved: approved.rows[0]?.ok ?? null};
+  }
+
   async recordDenial(action: PolicyAction, env: string, payload: Record<string, unknown>): Promise<void> {
     await query(this.db, 'select ops.record_policy_denial($1, $2, $3, $4::jsonb)', [this.projectId, action, env, JSON.stringify(payload)]);
   }

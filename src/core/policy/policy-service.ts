@@ -47,21 +47,26 @@ export interface FactsProvider {
  * Facts from the state store. Null where the data does not exist yet (fail closed): e2e results
  * are runs of type `e2e` for the request's commit (null without a commit or without such a run);
  * the staging run is the latest finished run (of STAGING_RUN_TYPES) on a staging environment whose
- * payload or result names the release (`release` key); whether the Odoo major version changes and upgrade-report approvals are not
- * recorded anywhere yet (null) unless given through `extra`.
+ * payload or result names the release (`release` key); whether the Odoo major version changes and whether an
+ * approved ready upgrade report exists come from PolicyRepository.upgradeFacts (release and environment
+ * versions, ops.upgrade_reports), unless given through `extra`.
  */
 export class DbFactsProvider implements FactsProvider {
-  constructor(private readonly repo: PolicyRepository, private readonly extra: Partial<Pick<PolicyFacts, 'odooMajorChange' | 'upgradeReportApproved'>> = {}) {}
+  /** `configuredOdooVersion`: odoo.version of the configuration, the version of a release built from it (not recorded yet). */
+  constructor(private readonly repo: PolicyRepository, private readonly extra: Partial<Pick<PolicyFacts, 'odooMajorChange' | 'upgradeReportApproved'>> = {},
+    private readonly configuredOdooVersion: string | null = null) {}
 
   async facts(request: PolicyRequest): Promise<PolicyFacts> {
-    const [approvals, newestBackupAt, e2eGreen, stagingRunGreen] = await Promise.all([
+    const [approvals, newestBackupAt, e2eGreen, stagingRunGreen, upgrade] = await Promise.all([
       this.repo.approvals(request.action, request.env, request.envType),
       this.repo.newestBackupAt(request.env),
       request.commit ? this.repo.latestRunGreen({types: ['e2e'], commit: request.commit}) : Promise.resolve(null),
       request.release ? this.repo.latestRunGreen({types: STAGING_RUN_TYPES, release: request.release, envType: 'staging'}) : Promise.resolve(null),
+      this.repo.upgradeFacts(request.env, request.release, request.odooVersion ?? null, this.configuredOdooVersion),
     ]);
     return {approvals, newestBackupAt, e2eGreen, stagingRunGreen,
-      odooMajorChange: this.extra.odooMajorChange ?? null, upgradeReportApproved: this.extra.upgradeReportApproved ?? null};
+      odooMajorChange: this.extra.odooMajorChange ?? upgrade.odooMajorChange,
+      upgradeReportApproved: this.extra.upgradeReportApproved ?? upgrade.upgradeReportApproved};
   }
 }
 
@@ -173,10 +178,12 @@ export async function setPolicy(deps: Pick<PolicyDeps, 'repo' | 'config'>, envTy
 }
 
 /**
- * Whether the rules in force for this type let a requester approve their own request (no
- * `no self-approval` rule): what `approvals approve` passes to ops.decide_approval(p_allow_self).
+ * Whether the rules in force for this type let a requester approve their own request: what
+ * `approvals approve` passes to ops.decide_approval(p_allow_self). Only a STORED policy (ops.policies,
+ * admin-only, audited) without a `no self-approval` rule allows it, the same test the database makes
+ * (000018.sql): rules from the configuration file never do, since any member can edit that file.
  */
 export async function selfApprovalAllowed(deps: Pick<PolicyDeps, 'repo' | 'config'>, envType: PolicyEnvType): Promise<boolean> {
   const policy = (await effectivePolicies(deps)).find((p) => p.envType === envType)!;
-  return !toPolicy(policy).rules.some((r) => r.kind === 'no-self-approval');
+  return policy.source === 'store' && !toPolicy(policy).rules.some((r) => r.kind === 'no-self-approval');
 }

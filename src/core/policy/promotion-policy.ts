@@ -33,6 +33,8 @@ export interface PolicyRequest {
   readonly actor: string;
   /** The commit of the release, when known (used by the facts provider for e2e results). */
   readonly commit?: string | null;
+  /** The Odoo version of the release, when known before it is recorded (the upgrade-report rule). */
+  readonly odooVersion?: string | null;
 }
 
 export interface ApprovalFact {

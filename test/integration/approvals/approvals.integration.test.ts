@@ -55,12 +55,30 @@ describe('self-approval', () => {
     expect(done.votes).toEqual([expect.objectContaining({voter: 'apv_admin2', role: 'admin', vote: 'approve', comment: 'looks good'})]);
   });
 
-  it('is allowed when the policy says so (allow_self), and a requester may always reject their own request', async () => {
-    const a = await as['postgres']!.request(prod('rel-self'));
-    const lenient = service(db.pool, async () => true);
-    expect((await lenient.approve(a.id)).status).toBe('approved');
-    const b = await as['postgres']!.request(prod('rel-self-2'));
-    expect((await as['postgres']!.reject(b.id)).status).toBe('rejected');
+  it('is allowed when the stored policy says so (allow_self), and a requester may always reject their own request', async () => {
+    await db.pool.query(`select ops.set_policy($1, 'production', '["approvals >= 1 from role admin"]'::jsonb)`, [projectId]);
+    try {
+      const a = await as['postgres']!.request(prod('rel-self'));
+      const lenient = service(db.pool, async () => true);
+      expect((await lenient.approve(a.id)).status).toBe('approved');
+      const b = await as['postgres']!.request(prod('rel-self-2'));
+      expect((await as['postgres']!.reject(b.id)).status).toBe('rejected');
+    } finally {
+      await db.pool.query(`select ops.set_policy($1, 'production', null)`, [projectId]);
+    }
+  });
+
+  it('is refused by the database when the caller claims allow_self but no stored policy allows it', async () => {
+    const a = await as['postgres']!.request(prod('rel-self-claim'));
+    await expect(db.pool.query(`select ops.decide_approval($1, 'approve', true)`, [a.id])).rejects.toMatchObject({code: 'OS403'});
+    await db.pool.query(`select ops.set_policy($1, 'production', '["no self-approval"]'::jsonb)`, [projectId]);
+    try {
+      const err = await db.pool.query(`select ops.decide_approval($1, 'approve', true)`, [a.id]).catch((e: unknown) => e);
+      expect(err).toMatchObject({code: 'OS403'});
+      expect((err as Error).message).toContain('no stored production policy allows self-approval');
+    } finally {
+      await db.pool.query(`select ops.set_policy($1, 'production', null)`, [projectId]);
+    }
   });
 
   it('is refused through a direct SQL call without allow_self, as the same actor named by jwt claims', async () => {

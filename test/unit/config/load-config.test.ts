@@ -53,6 +53,14 @@ describe('loadConfig: a good config', () => {
     expect(config.policies).toEqual({production: [], staging: [], preview: [], dev: []});
   });
 
+  it('resolves upgrade.openupgrade against the config folder on the local provider only (inside the image on containers)', async () => {
+    const local = await load('project: shop\nupgrade: {openupgrade: ./openupgrade/scripts}\n');
+    expect(local.upgrade.openupgrade).toBe(join(project!.dir, 'openupgrade/scripts'));
+    const docker = await load('project: shop\nprovider: {name: docker-local}\nupgrade: {openupgrade: /opt/openupgrade/scripts}\n');
+    expect(docker.upgrade.openupgrade).toBe('/opt/openupgrade/scripts');
+    expect((await load('project: shop\n')).upgrade).toEqual({});
+  });
+
   it('resolves paths, normalises versions and fills branch defaults', async () => {
     const config = await load(`
 project: shop-2

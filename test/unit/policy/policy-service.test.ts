@@ -35,10 +35,15 @@ describe('policy service', () => {
     ]);
   });
 
-  it('tells the approvals code whether self-approval is allowed', async () => {
-    const {deps} = fakeDeps([], {production: ['approvals >= 1 from role admin', 'No Self-Approval']});
+  it('tells the approvals code whether self-approval is allowed: only by a stored policy without the rule', async () => {
+    const {deps} = fakeDeps([{envType: 'preview', rules: ['backup younger than 1h'], updatedBy: 'ann', updatedAt: NOW},
+      {envType: 'dev', rules: ['no self approval'], updatedBy: 'ann', updatedAt: NOW}],
+    {production: ['approvals >= 1 from role admin', 'No Self-Approval']});
     expect(await selfApprovalAllowed(deps, 'production')).toBe(false);
-    expect(await selfApprovalAllowed(deps, 'staging')).toBe(true);
+    // No rule, but from the configuration file (or none at all): not trusted.
+    expect(await selfApprovalAllowed(deps, 'staging')).toBe(false);
+    expect(await selfApprovalAllowed(deps, 'preview')).toBe(true);
+    expect(await selfApprovalAllowed(deps, 'dev')).toBe(false);
   });
 
   it('names invalid config rules in a ConfigError', async () => {

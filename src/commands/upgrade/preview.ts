@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core';
+import {BaseCommand} from '../../cli/base-command.js';
+import {exitForRun} from '../../cli/render/run-outcome.js';
+import type {Run} from '../../core/run/run-record.js';
+
+export interface UpgradePreviewResult {
+  readonly run: Run;
+  /** `upg-N` (null when detached: the runner records it). */
+  readonly reportId: string | null;
+  readonly verdict: 'ready' | 'blocked' | null;
+  readonly reasons: readonly string[];
+  readonly fromVersion: string | null;
+  readonly toVersion: string;
+  readonly updated: readonly string[];
+  readonly failed: readonly string[];
+  readonly missing: readonly string[];
+  readonly removedApis: number;
+  readonly smoke: string | null;
+}
+
+export default class UpgradePreview extends BaseCommand<typeof UpgradePreview> {
+  static override summary = 'Preview an Odoo upgrade on a neutralized, masked copy of production and write an upgrade report.';
+  static override examples = [
+    '<%= config.bin %> upgrade preview --to-version 18.0 --odoo-bin ../odoo-18/odoo-bin',
+    '<%= config.bin %> upgrade preview --to-version 18.0 --image odoo:18.0 --json',
+  ];
+  static override flags = {
+    'to-version': Flags.string({required: true, summary: 'Target Odoo series (16.0, 17.0, 18.0, ...).', helpValue: 'SERIES'}),
+    'odoo-bin': Flags.string({summary: 'odoo-bin of the target Odoo (local provider).', helpValue: 'PATH', exclusive: ['image']}),
+    image: Flags.string({summary: 'Odoo image of the target version (container providers).', helpValue: 'IMAGE'}),
+    env: Flags.string({char: 'e', default: 'production', summary: 'Environment whose database is previewed.', helpValue: 'ENV'}),
+    keep: Flags.boolean({default: false, summary: 'Keep the scratch database (upgrade-<run>) instead of dropping it.'}),
+    detach: Flags.boolean({default: false, summary: 'Queue the run for a runner and return at once.'}),
+  };
+
+  async run(): Promise<UpgradePreviewResult> {
+    const upgrades = await (await this.services()).upgrades();
+    const {run, report} = await upgrades.preview({
+      toVersion: this.flags['to-version'], env: this.flags.env, odooBin: this.flags['odoo-bin'], image: this.flags.image,
+      keep: this.flags.keep, detach: this.flags.detach, signal: this.signal,
+    });
+    exitForRun(run);
+    const r = report?.report;
+    if (!r) this.out(`run ${run.id} queued (${run.state}); see it with: odoo-sh-next run status ${run.id}`);
+    else {
+      this.out(`upgrade report ${report.id}: ${r.verdict.status.toUpperCase()} (${r.fromVersion} → ${r.toVersion})`);
+      for (const reason of r.verdict.reasons) this.out(`  - ${reason}`);
+      this.out(`show it with: odoo-sh-next upgrade report show ${report.id}`);
+    }
+    return {
+      run, reportId: report?.id ?? null, verdict: r?.verdict.status ?? null, reasons: r?.verdict.reasons ?? [],
+      fromVersion: r?.fromVersion ?? null, toVersion: r?.toVersion ?? this.flags['to-version'],
+      updated: r?.modules.updated.map((m) => m.name) ?? [], failed: r?.modules.failed.map((m) => m.name) ?? [],
+      missing: r?.modules.missing ?? [], removedApis: r?.removedApis.length ?? 0,
+      smoke: r ? (r.smoke.ran ? (r.smoke.ok ? 'pass' : 'fail') : 'not run') : null,
+    };
+  }
+}
