@@ -13,6 +13,7 @@ import {run as drain} from './queue/drain.mjs';
 import {run as notify} from './queue/notify.mjs';
 import {run as preview} from './preview/preview.mjs';
 import {run as data} from './data/data.mjs';
+import {run as dockerBench} from './docker/docker.mjs';
 
 const BENCHES = [
   ['startup', startup, false],
@@ -22,11 +23,13 @@ const BENCHES = [
   ['preview', preview, false],
   // Long (generates ~1 GB of database and ~1 GB of filestore at BENCH_DATA_SCALE=1): only when asked.
   ['data', data, false],
+  // Needs a Docker engine and the test images (builds images, starts containers): only when asked.
+  ['docker', dockerBench, false],
 ];
-const ON_REQUEST = ['data'];
+const ON_REQUEST = {data: 'BENCH_DATA', docker: 'BENCH_DOCKER'};
 
 const only = process.argv.slice(2);
-const wanted = (name) => (only.length ? only.includes(name) : !ON_REQUEST.includes(name) || process.env.BENCH_DATA === '1');
+const wanted = (name) => (only.length ? only.includes(name) : !(name in ON_REQUEST) || process.env[ON_REQUEST[name]] === '1');
 const selected = BENCHES.filter(([name]) => wanted(name));
 
 const started = performance.now();
@@ -34,6 +37,9 @@ const load = loadavg()[0];
 log(`odoo-sh-next benchmarks: ${selected.map(([n]) => n).join(', ')}; code from ${codeSource()}; ${cpus().length} CPUs, load average ${load.toFixed(2)}`);
 if (!selected.some(([n]) => n === 'data')) {
   log('(the data bench is long and runs only when asked: `node bench/run-all.mjs data` or BENCH_DATA=1 npm run bench; BENCH_DATA_SCALE=0.1 for a quick run)');
+}
+if (!selected.some(([n]) => n === 'docker')) {
+  log('(the docker bench needs a Docker engine and the test images; it runs only when asked: `node bench/run-all.mjs docker` or BENCH_DOCKER=1 npm run bench)');
 }
 if (load > cpus().length * 0.75) {
   log(`warning: the machine is busy (load ${load.toFixed(2)} on ${cpus().length} CPUs): throughput and latency figures will be noisy`);

@@ -179,6 +179,63 @@ CREATE FUNCTION ops.approval_env_type(p_project uuid, p_env text) RETURNS text
 $$;
 
 --
+-- Name: upgrade_reports; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.upgrade_reports (
+    id bigint NOT NULL,
+    project_id uuid NOT NULL,
+    run_id bigint,
+    env text NOT NULL,
+    from_version text NOT NULL,
+    to_version text NOT NULL,
+    verdict text NOT NULL,
+    report jsonb NOT NULL,
+    markdown text NOT NULL,
+    requested_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    approved_by text,
+    approved_at timestamp with time zone,
+    CONSTRAINT upgrade_reports_approval_check CHECK (((approved_by IS NULL) = (approved_at IS NULL))),
+    CONSTRAINT upgrade_reports_to_version_check CHECK ((to_version ~ '^[0-9]{1,3}\.[0-9]+$'::text)),
+    CONSTRAINT upgrade_reports_verdict_check CHECK ((verdict = ANY (ARRAY['ready'::text, 'blocked'::text])))
+);
+
+ALTER TABLE ONLY ops.upgrade_reports FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: approve_upgrade_report(uuid, bigint); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.approve_upgrade_report(p_project uuid, p_id bigint) RETURNS ops.upgrade_reports
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_row ops.upgrade_reports;
+begin
+  select * into v_row from ops.upgrade_reports u where u.id = p_id and u.project_id = p_project for update;
+  if v_row.id is null or not (p_project = any (ops.actor_project_ids())) then
+    raise exception 'upgrade report % not found', p_id using errcode = 'OS404';
+  end if;
+  perform ops.require_role(p_project, array['admin'], 'approve upgrade reports');
+  if v_row.requested_by = ops.current_actor() then
+    raise exception 'actor "%" asked for upgrade report % and may not approve it', ops.current_actor(), p_id using errcode = 'OS403';
+  end if;
+  if v_row.verdict <> 'ready' then
+    raise exception 'upgrade report % is blocked: only a ready report can be approved', p_id using errcode = 'OS409';
+  end if;
+  if v_row.approved_by is not null then
+    raise exception 'upgrade report % was already approved by %', p_id, v_row.approved_by using errcode = 'OS409';
+  end if;
+  update ops.upgrade_reports u set approved_by = ops.current_actor(), approved_at = now()
+  where u.id = p_id returning * into v_row;
+  perform ops.record_audit(p_project, 'upgrade.approve', p_id::text, v_row.env, v_row.run_id,
+    jsonb_build_object('to_version', v_row.to_version, 'requested_by', v_row.requested_by));
+  return v_row;
+end
+$$;
+
+--
 -- Name: attach_backup_slot_run(uuid, text, timestamp with time zone, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -600,9 +657,21 @@ begin
     raise exception 'actor "%" may not decide approvals for % environment "%": needs role %', v_actor, v_type,
       v_row.environment, array_to_string(ops.env_roles(v_type), ' or ') || ' (or admin)' using errcode = 'OS403';
   end if;
-  if p_vote = 'approve' and v_row.requested_by = v_actor and not coalesce(p_allow_self, false) then
-    raise exception 'self-approval refused: "%" requested approval % and cannot approve it; another member must', v_actor, p_id
-      using errcode = 'OS403';
+  if p_vote = 'approve' and v_row.requested_by = v_actor then
+    if not coalesce(p_allow_self, false) then
+      raise exception 'self-approval refused: "%" requested approval % and cannot approve it; another member must', v_actor, p_id
+        using errcode = 'OS403';
+    end if;
+    -- The caller's word is not enough: only a policy stored in ops.policies (changed by admins, audited) allows it.
+    if not exists (
+      select 1 from ops.policies p
+      where p.project_id = v_row.project_id and p.env_type = v_type
+        and not exists (select 1 from pg_catalog.jsonb_array_elements_text(p.rules) r(rule)
+                        where pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.btrim(r.rule)), '[-[:space:]]+', ' ', 'g') = 'no self approval')
+    ) then
+      raise exception 'self-approval refused: "%" requested approval % and no stored % policy allows self-approval (rules from the configuration file are not trusted for it: an admin stores them with `odoo-sh-next policy set`)', v_actor, p_id, v_type
+        using errcode = 'OS403';
+    end if;
   end if;
   select m.role into v_role from ops.project_members m join ops.roles r on r.name = m.role
   where m.project_id = v_row.project_id and m.member = v_actor
@@ -1020,7 +1089,7 @@ $$;
 CREATE FUNCTION ops.is_exclusive_type(p_type text) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
-    AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up', 'backup', 'db-mask') $$;
+    AS $$ select p_type in ('deploy', 'promote', 'restore', 'clone', 'rollback', 'destroy', 'preview-up', 'backup', 'db-mask', 'backup-prune') $$;
 
 --
 -- Name: list_approvals(uuid, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -1351,6 +1420,49 @@ end
 $$;
 
 --
+-- Name: record_upgrade_report(uuid, bigint, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_upgrade_report(p_project uuid, p_run bigint, p_env text, p_from text, p_to text, p_verdict text, p_report jsonb, p_markdown text) RETURNS ops.upgrade_reports
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_type text;
+  v_requester text;
+  v_row ops.upgrade_reports;
+begin
+  select e.type into v_type from ops.environments e
+  where e.project_id = p_project and e.name = p_env and e.status <> 'destroyed';
+  perform ops.require_role(p_project, ops.env_roles(coalesce(v_type, 'production')), 'record upgrade reports of ' || p_env,
+    coalesce(v_type, 'production'));
+  select r.created_by into v_requester from ops.runs r where r.id = p_run and r.project_id = p_project;
+  if v_requester is null then
+    raise exception 'run % not found', p_run using errcode = 'OS404';
+  end if;
+  insert into ops.upgrade_reports (project_id, run_id, env, from_version, to_version, verdict, report, markdown, requested_by)
+  values (p_project, p_run, p_env, p_from, p_to, p_verdict, p_report, p_markdown, v_requester)
+  returning * into v_row;
+  insert into ops.artifacts (run_id, project_id, kind, name, uri, sha256, size_bytes, metadata)
+  values
+    (p_run, p_project, 'upgrade-report', 'upgrade-report-' || v_row.id || '.json', 'ops:upgrade_reports/' || v_row.id || '#json',
+     encode(sha256(convert_to(p_report::text, 'UTF8')), 'hex'), octet_length(p_report::text),
+     jsonb_build_object('format', 'json', 'report_id', v_row.id, 'verdict', p_verdict, 'to_version', p_to)),
+    (p_run, p_project, 'upgrade-report', 'upgrade-report-' || v_row.id || '.md', 'ops:upgrade_reports/' || v_row.id || '#markdown',
+     encode(sha256(convert_to(p_markdown, 'UTF8')), 'hex'), octet_length(p_markdown),
+     jsonb_build_object('format', 'markdown', 'report_id', v_row.id, 'verdict', p_verdict, 'to_version', p_to));
+  perform ops.record_audit(p_project, 'upgrade.report', v_row.id::text, p_env, p_run,
+    jsonb_build_object('from_version', p_from, 'to_version', p_to, 'verdict', p_verdict));
+  return v_row;
+exception
+  when unique_violation then
+    raise exception 'run % already has an upgrade report', p_run using errcode = 'OS409';
+  when check_violation then
+    raise exception 'invalid upgrade report: %', sqlerrm using errcode = 'OS400';
+end
+$$;
+
+--
 -- Name: release_backup_slot(uuid, text, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1508,7 +1620,7 @@ begin
       using errcode = 'OS403';
   end if;
   v_env_type := ops.run_env_type(p_project, p_env, p_declared);
-  if p_type = 'backup' then
+  if p_type in ('backup', 'backup-prune') then
     perform ops.require_role(p_project, array['admin'], p_action || ' (backups)');
   elsif v_env_type is null then
     perform ops.require_role(p_project, array['developer', 'tester'], p_action);
@@ -2095,6 +2207,19 @@ ALTER TABLE ops.runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: upgrade_reports_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.upgrade_reports ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME ops.upgrade_reports_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: approval_votes approval_votes_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -2242,6 +2367,13 @@ ALTER TABLE ONLY ops.runs
     ADD CONSTRAINT runs_pkey PRIMARY KEY (id);
 
 --
+-- Name: upgrade_reports upgrade_reports_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.upgrade_reports
+    ADD CONSTRAINT upgrade_reports_pkey PRIMARY KEY (id);
+
+--
 -- Name: approvals_pending_index; Type: INDEX; Schema: ops; Owner: -
 --
 
@@ -2354,6 +2486,18 @@ CREATE INDEX runs_lease_index ON ops.runs USING btree (lease_expires_at) WHERE (
 --
 
 CREATE INDEX runs_project_index ON ops.runs USING btree (project_id, id DESC);
+
+--
+-- Name: upgrade_reports_env_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX upgrade_reports_env_index ON ops.upgrade_reports USING btree (project_id, env, to_version, created_at DESC);
+
+--
+-- Name: upgrade_reports_run_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX upgrade_reports_run_index ON ops.upgrade_reports USING btree (run_id) WHERE (run_id IS NOT NULL);
 
 --
 -- Name: audit_log _100_audit_no_truncate; Type: TRIGGER; Schema: ops; Owner: -
@@ -2519,6 +2663,20 @@ ALTER TABLE ONLY ops.run_events
 
 ALTER TABLE ONLY ops.runs
     ADD CONSTRAINT runs_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: upgrade_reports upgrade_reports_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.upgrade_reports
+    ADD CONSTRAINT upgrade_reports_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: upgrade_reports upgrade_reports_run_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.upgrade_reports
+    ADD CONSTRAINT upgrade_reports_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE SET NULL;
 
 --
 -- Name: approval_votes; Type: ROW SECURITY; Schema: ops; Owner: -
@@ -2723,6 +2881,18 @@ ALTER TABLE ops.runs ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY runs_member ON ops.runs USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: upgrade_reports; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.upgrade_reports ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: upgrade_reports upgrade_reports_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY upgrade_reports_member ON ops.upgrade_reports FOR SELECT USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
 
 --
 -- PostgreSQL database dump complete

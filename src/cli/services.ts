@@ -66,6 +66,10 @@ export interface Services {
   restores(): Promise<RestoreService>;
   /** Releases and deploy / promote / rollback (the deploy and rollback run types are registered in runs()). */
   releases(): Promise<import('../core/release/release-service.js').ReleaseService>;
+  /** Image builds: `build` (the build run type is registered in runs()). */
+  builder(): Promise<import('../core/release/build-service.js').BuildService>;
+  /** The upgrade advisor: `upgrade preview` (the upgrade-preview run type is registered in runs()) and its reports. */
+  upgrades(): Promise<import('../core/upgrade/upgrade-service.js').UpgradeService>;
   /** Housekeeping the runner does besides executing runs. */
   periodicTasks(): Promise<PeriodicTask[]>;
   close(): Promise<void>;
@@ -96,6 +100,25 @@ async function openLocalCluster(location: Extract<StateLocation, {kind: 'local-c
   return pool;
 }
 
+/** The state database on the provider's own project PostgreSQL (docker-local), created and migrated on first use. */
+async function openProviderPostgres(location: Extract<StateLocation, {kind: 'provider-postgres'}>, provider: Provider): Promise<pg.Pool> {
+  const [{createPool, query}, {migrate}, {Secret}] = await Promise.all([...(await store()), import('../core/secret.js')]);
+  const url = new URL((await provider.database('ops-state', AbortSignal.timeout(180_000))).adminUrl.reveal());
+  const admin = createPool({url: new Secret(url.toString()), max: 1});
+  try {
+    const {rows} = await query<{ok: boolean}>(admin, 'select exists (select 1 from pg_database where datname = $1) as ok', [location.database]);
+    if (!rows[0]?.ok) await query(admin, `create database ${location.database}`).catch((err: {code?: string}) => {
+      if (err.code !== '42P04') throw err;
+    });
+  } finally {
+    await admin.end();
+  }
+  url.pathname = `/${location.database}`;
+  const pool = createPool({url: new Secret(url.toString())});
+  await migrate(pool);
+  return pool;
+}
+
 export function createServices(opts: ServicesOptions): Services {
   const clock = systemClock;
   const logger = createLogger(opts.stderr, opts.logLevel);
@@ -109,7 +132,8 @@ export function createServices(opts: ServicesOptions): Services {
   const openPool = async (): Promise<pg.Pool> => {
     const loc = await location();
     const [{createPool}] = await store();
-    const pool = loc.kind === 'url' ? createPool({url: loc.url}) : await openLocalCluster(loc, await config());
+    const pool = loc.kind === 'url' ? createPool({url: loc.url})
+      : loc.kind === 'provider-postgres' ? await openProviderPostgres(loc, await provider()) : await openLocalCluster(loc, await config());
     pools.push(pool);
     return pool;
   };
@@ -155,23 +179,31 @@ export function createServices(opts: ServicesOptions): Services {
     ]);
     const service = new RunService({pool: await pool(), projectId: await projectId(), clock, events, logger, config: cfg});
     const lifecycle = {project: cfg.project, odoo: cfg.odoo, provider, environments: environmentRepository, clock};
+    const buildRelease = async () => (await import('../core/release/build-composition.js')).buildReleaseFn(services);
     const dropKept = async (env: string, signal: AbortSignal) => {
       const restores = await services.restores();
       return (await restores.confirm(await restores.kept(env), signal)).length;
     };
     service
-      .registerRunType(previewUpRunType(lifecycle))
+      .registerRunType(previewUpRunType({...lifecycle, buildRelease}))
       .registerRunType(destroyRunType({...lifecycle, dropKept}))
       .registerRunType(cloneRunType({
         ...lifecycle,
+        buildRelease,
         masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
         scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+        fromBackup: (await import('../core/clone/clone-from-backup.js')).cloneBackupDeps({
+          pool: await pool(), projectId: await projectId(), maxAge: cfg.backups.cloneFromBackupMaxAge, storage: (await backupDeps()).storage,
+        }),
       }))
       .registerRunType(backupRunType(await backupDeps()))
+      .registerRunType((await import('../core/backup/prune-service.js')).backupPruneRunType(async () => (await import('../core/backup/prune-service.js')).createPruneService(services)))
       .registerRunType(maskRunType({project: cfg.project, provider, environments: () => services.environments(), variables: process.env}));
     const {restoreRunTypes} = await import('../core/backup/restore-composition.js');
     for (const t of await restoreRunTypes(services)) service.registerRunType(t);
     for (const t of await (await import('../core/release/release-composition.js')).releaseRunTypes(services)) service.registerRunType(t);
+    for (const t of await (await import('../core/release/build-composition.js')).buildRunTypes(services)) service.registerRunType(t);
+    service.registerRunType(await (await import('../core/upgrade/upgrade-composition.js')).upgradeRunType(services));
     return service;
   });
 
@@ -186,7 +218,8 @@ export function createServices(opts: ServicesOptions): Services {
     projectId,
     state: once(async () => {
       const loc = await location();
-      const describe = loc.kind === 'url' ? 'state.url' : `project cluster (${loc.clusterRoot}, database ${loc.database})`;
+      const describe = loc.kind === 'url' ? 'state.url'
+        : loc.kind === 'provider-postgres' ? `${loc.provider} project PostgreSQL (database ${loc.database})` : `project cluster (${loc.clusterRoot}, database ${loc.database})`;
       const {StateService} = await import('../core/state/state-service.js');
       return new StateService({pool: await pool({migrate: 'skip-check'}), location: loc, describe});
     }),
@@ -238,6 +271,8 @@ export function createServices(opts: ServicesOptions): Services {
     approvals: once(async () => (await import('../core/approvals/approvals-service.js')).approvalsServiceFor(services)),
     restores: once(async () => (await import('../core/backup/restore-composition.js')).restoreServicesFor(services)),
     releases: once(async () => (await import('../core/release/release-composition.js')).releaseServiceFor(services)),
+    builder: once(async () => (await import('../core/release/build-composition.js')).buildServiceFor(services)),
+    upgrades: once(async () => (await import('../core/upgrade/upgrade-composition.js')).upgradeServiceFor(services)),
     backups: once(async () => {
       const {BackupService} = await import('../core/backup/backup-service.js');
       return new BackupService(await backupDeps());

@@ -295,6 +295,13 @@ export interface Provider {
    * No-op when nothing is left. Databases are dropped separately through database().
    */
   removeEnvironment(env: string, signal: AbortSignal): Promise<{readonly removed: boolean}>;
+
+  /**
+   * Starts a stopped, kept instance again (rollback in seconds: no new launch). Returns once it is
+   * launched, not once it is healthy (see waitHealthy); no-op on a running instance. Providers
+   * that do not keep stopped instances leave it undefined.
+   */
+  resume?(ref: InstanceRef, signal: AbortSignal): Promise<ReleaseInstance>;
 }
 
 export interface WaitHealthyOptions {
@@ -339,7 +346,14 @@ export async function waitHealthy(provider: Pick<Provider, 'health'>, ref: Insta
 export interface ProviderConfig {
   readonly project: string;
   readonly projectRoot: string;
-  readonly postgres: {readonly binDir?: string | undefined};
+  readonly postgres: {readonly binDir?: string | undefined; readonly image?: string | undefined};
+  /** Container providers: the default Odoo image (a release's code.image wins). */
+  readonly odoo?: {readonly image?: string | undefined};
+  readonly provider?: {
+    readonly docker?: {readonly network?: 'host' | 'bridge' | undefined; readonly socketPath?: string | undefined} | undefined;
+  };
+  /** Container providers: the edge router. */
+  readonly router?: {readonly domain?: string | undefined; readonly image?: string | undefined};
 }
 
 /** What a provider factory gets from the composition root. */

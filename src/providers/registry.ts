@@ -9,8 +9,8 @@ export type ProviderFactory = (ctx: ProviderContext) => Promise<Provider>;
 
 const notYet = (name: ProviderName): ProviderFactory => () =>
   Promise.reject(
-    new NotImplementedError(`provider "${name}" is not built yet: it arrives with the containers issue`, {
-      actions: ['use provider.name: local in odoo-sh-next.config.yaml for now'],
+    new NotImplementedError(`provider "${name}" is not built yet`, {
+      actions: ['use provider.name: local or docker-local in odoo-sh-next.config.yaml for now'],
       data: {provider: name},
     }),
   );
@@ -20,7 +20,10 @@ const FACTORIES: Readonly<Record<ProviderName, ProviderFactory>> = {
     const {LocalProvider} = await import('./local/local-provider.js');
     return new LocalProvider(ctx);
   },
-  'docker-local': notYet('docker-local'),
+  'docker-local': async (ctx) => {
+    const {DockerProvider} = await import('./docker/docker-provider.js');
+    return new DockerProvider(ctx);
+  },
   'ssh-host': notYet('ssh-host'),
   k8s: notYet('k8s'),
 };

@@ -9,8 +9,13 @@ import type {ReleaseInstance} from '../../providers/provider.js';
 
 export interface RollbackRequest {
   readonly env: string;
-  /** Release id or launch id to go back to; default: the newest kept release that is not serving. */
+  /**
+   * Release id or launch id to go back to; default: `previous` when it is kept, else the newest kept
+   * release that is not serving.
+   */
   readonly to?: string | undefined;
+  /** What served before the current release, as its deploy recorded it (start times alone can point at a rolled-away release). */
+  readonly previous?: {readonly release: string; readonly launchId: string} | undefined;
   /** The env's instances (provider.list({env})). */
   readonly instances: readonly ReleaseInstance[];
   /** The backup taken before the deploy being rolled back, when known. */
@@ -49,7 +54,8 @@ export function planRollback(req: RollbackRequest): RollbackDecision {
       });
     }
   } else {
-    target = kept[0];
+    const p = req.previous;
+    target = (p && (kept.find((i) => i.launchId === p.launchId) ?? kept.find((i) => i.release === p.release))) || kept[0];
     if (!target) {
       throw new NotFoundError(`${req.env} has no kept previous release to roll back to`, {
         actions: ['redeploy a previous commit', `odoo-sh-next backups list --env ${req.env}`],

@@ -14,6 +14,11 @@ export interface RollbackDeps {
   readonly clock: Clock;
   readonly healthTimeoutMs: number;
   readonly healthIntervalMs?: number;
+  /**
+   * How long the release rolled away from keeps running after the switch before it is stopped, so
+   * the requests the router already sent it can finish (like blue/green's drain-blue; default 0).
+   */
+  readonly drainMs?: number;
   /** Starts a kept, stopped release again (same release, same database) and returns it. */
   readonly restart: (instance: ReleaseInstance, signal: AbortSignal) => Promise<ReleaseInstance>;
 }
@@ -47,7 +52,9 @@ export async function applyRollback(decision: RollbackDecision, deps: RollbackDe
           url = (await deps.provider.route(decision.env, target, signal)).url;
           return;
         case 'stop-current':
-          if (decision.current) await deps.provider.stop(decision.current, signal);
+          if (!decision.current) return;
+          if (deps.drainMs) await deps.clock.sleep(deps.drainMs, signal);
+          await deps.provider.stop(decision.current, signal);
           return;
       }
     });

@@ -2,6 +2,9 @@
  * The environment lifecycle as run types: `preview-up` (create or update a preview/dev
  * environment: prepare → database → filestore → start → health) and `destroy` (stop, drop the
  * database and filestore, mark destroyed). Both go through the provider contract only.
+ * On a container provider (any provider but `local`), preview-up first builds the image of the
+ * env's commit in the same run (phase `build`, its layers as events) and records that release:
+ * the environment runs the built image, never the config's base image with host addon paths.
  */
 import {ProviderError} from '../errors.js';
 import type {Clock} from '../clock.js';
@@ -9,6 +12,7 @@ import type {EnvType} from '../env/branch-rules.js';
 import {databaseName} from '../odoo/database-name.js';
 import {odooCodeFromConfig, type OdooSectionInput} from '../odoo/odoo-code.js';
 import type {RunContext, RunTypeHandler} from '../run/run-types.js';
+import type {BuildRelease, BuiltRelease} from '../release/build-composition.js';
 import {waitHealthy, type Provider} from '../../providers/provider.js';
 import type {EnvironmentRepository} from './environment-repository.js';
 
@@ -22,6 +26,8 @@ export interface LifecycleDeps {
   readonly healthTimeoutMs?: number;
   /** Drops what restores of the environment kept (previous databases and filestores); returns how many. */
   readonly dropKept?: (env: string, signal: AbortSignal) => Promise<number>;
+  /** Builds and records the env's release image (container providers); see build-composition.ts. */
+  readonly buildRelease?: () => Promise<BuildRelease>;
 }
 
 /** The payload `preview up` and `event push` queue for a preview-up run. */
@@ -51,12 +57,18 @@ export function previewUpRunType(deps: LifecycleDeps): RunTypeHandler {
       if (!env) throw new ProviderError('preview-up run without an environment');
       const p = ctx.run.payload as unknown as PreviewUpPayload;
       const envs = await deps.environments();
-      const release = ctx.run.gitSha ?? 'workdir';
+      let release = ctx.run.gitSha ?? 'workdir';
       try {
         const provider = await deps.provider();
         // After a restore the environment serves another database than its original one.
         const database = (await envs.find(env))?.databaseName ?? databaseName(deps.project, env);
-        const code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
+        let code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
+        let built: BuiltRelease | undefined;
+        if (provider.name !== 'local') {
+          if (!deps.buildRelease) throw new ProviderError(`the ${provider.name} provider runs built images, but no image builder is configured`);
+          built = await (await deps.buildRelease())(ctx, env, ctx.run.gitSha);
+          ({code, release} = built);
+        }
         await ctx.phase('prepare', () => provider.prepare(ctx.signal));
         const db = await ctx.phase('database', async () => {
           const r = await provider.initDatabase({env, database, code, modules: p.modules, demo: p.demo}, ctx.signal);
@@ -90,7 +102,9 @@ export function previewUpRunType(deps: LifecycleDeps): RunTypeHandler {
           return routed.url;
         });
         await envs.setState({name: env, status: 'active', url, release, database, runId: ctx.run.id});
-        return {env, url, database, release, launchId: instance.launchId, cache: db.cache, created: db.created};
+        await built?.markDeployed({preview: 'healthy', image: built.image});
+        const build = built ? {image: built.image, layers: built.layers, rebuilt: built.rebuilt} : null;
+        return {env, url, database, release, launchId: instance.launchId, cache: db.cache, created: db.created, ...(build ? {build} : {})};
       } catch (err) {
         await envs.setState({name: env, status: 'failed', runId: ctx.run.id}).catch(() => undefined);
         throw err;

@@ -5,13 +5,15 @@
  * health + smoke gates → environment active → release marked deployed with its gates. rollback:
  * planRollback/applyRollback, the previous release started again from its recorded spec.
  * The pre-deploy backup is taken BEFORE the run is queued (release-service.ts).
+ * A release built as an image (imageDigest) runs that very image on container providers: the
+ * artifact built for the preview is the one promoted, never rebuilt.
  */
 import {ProviderError} from '../errors.js';
 import type {Clock} from '../clock.js';
 import {databaseName} from '../odoo/database-name.js';
 import {odooCodeFromConfig, type OdooSectionInput} from '../odoo/odoo-code.js';
 import type {RunContext, RunTypeHandler} from '../run/run-types.js';
-import type {Provider} from '../../providers/provider.js';
+import type {OdooCode, Provider} from '../../providers/provider.js';
 import type {EnvironmentRepository} from '../environments/environment-repository.js';
 import {planDeploy} from '../deploy/deploy-plan.js';
 import {strategyFor} from '../deploy/strategies/index.js';
@@ -29,6 +31,16 @@ export interface DeployRunDeps {
   readonly releases: () => Promise<ReleaseRepository>;
   readonly clock: Clock;
   readonly healthTimeoutMs?: number;
+  /** Drain after a router switch (default 2 s; see drainMsFor). */
+  readonly drainMs?: number;
+  /** The Odoo code of a built image (the image and its addons_path label); see build-composition.ts imageCode(). */
+  readonly imageCode?: ((image: string) => Promise<OdooCode>) | undefined;
+}
+
+/** The code a release runs: its built image on a container provider, else the configured code. */
+async function releaseCode(deps: DeployRunDeps, provider: Provider, imageDigest: string | null): Promise<OdooCode> {
+  if (imageDigest && provider.name !== 'local' && deps.imageCode) return deps.imageCode(imageDigest);
+  return odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
 }
 
 export interface DeployPayload {
@@ -56,7 +68,7 @@ export function deployRunType(deps: DeployRunDeps): RunTypeHandler {
       if (!release) throw new ProviderError(`release ${p.release} is not recorded for ${env}`);
       const envType = record.type === 'production' || record.type === 'staging' ? record.type : 'dev';
       const database = record.databaseName ?? databaseName(deps.project, env);
-      const code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
+      const code = await releaseCode(deps, provider, release.imageDigest);
       const gates: Record<string, unknown> = {policy: true, backup: release.preDeployBackup ?? (release.env === env ? 'none needed' : null)};
       try {
         await ctx.phase('prepare', () => provider.prepare(ctx.signal));
@@ -117,7 +129,8 @@ export function rollbackRunType(deps: DeployRunDeps): RunTypeHandler {
       const record = await envs.get(env);
       const envType = record.type === 'production' || record.type === 'staging' ? record.type : 'dev';
       const current = record.currentRelease ? await releases.find(env, record.currentRelease) : undefined;
-      const code = odooCodeFromConfig(deps.odoo, {requireBin: provider.name === 'local'});
+      const target = p.to ? await releases.find(env, p.to).catch(() => undefined) : undefined;
+      const code = await releaseCode(deps, provider, target?.imageDigest ?? null);
       // Earlier launches of the serving release are not "the previous release": skip them.
       const instances = await provider.list({env}, ctx.signal);
       const serving = instances.find((i) => i.routed)?.release;
@@ -127,7 +140,9 @@ export function rollbackRunType(deps: DeployRunDeps): RunTypeHandler {
       });
       const result = await applyRollback(decision, {
         provider, run: ctx, clock: deps.clock, healthTimeoutMs: deps.healthTimeoutMs ?? 120_000, healthIntervalMs: 50,
-        restart: (instance, signal) => provider.startRelease({
+        // A provider that keeps stopped releases (containers) starts the very same one again, in
+        // seconds; others launch the release anew from its recorded spec.
+        restart: (instance, signal) => provider.resume ? provider.resume(instance, signal) : provider.startRelease({
           env, envType, release: instance.release, launchId: `${instance.release}-run-${ctx.run.id}`, database: instance.database, code,
         }, signal),
       }, ctx.signal);

@@ -31,6 +31,7 @@ export async function releaseRunTypes(s: Base): Promise<RunTypeHandler[]> {
   const deps = {
     project: cfg.project, odoo: cfg.odoo, provider: () => s.provider(), clock: s.clock,
     environments: async () => new EnvironmentRepository(pool, projectId), releases: async () => new ReleaseRepository(pool, projectId),
+    imageCode: async (image: string) => (await import('./build-composition.js')).imageCode(cfg, image),
   };
   return [deployRunType(deps), rollbackRunType(deps)];
 }
@@ -40,5 +41,6 @@ export async function releaseServiceFor(s: ReleaseServices): Promise<ReleaseServ
   return new ReleaseService({
     cwd: cfg.projectRoot, odoo: cfg.odoo, releases: new ReleaseRepository(pool, projectId),
     environments: new EnvironmentRepository(pool, projectId), runs, policies: () => s.policies(), restores: () => s.restores(),
+    containers: cfg.provider.name !== 'local',
   });
 }

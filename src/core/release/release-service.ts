@@ -30,6 +30,8 @@ export interface ReleaseServiceDeps {
   readonly runs: RunService;
   readonly policies: () => Promise<PolicyDeps>;
   readonly restores: () => Promise<RestoreService>;
+  /** The provider runs images (docker-local...): a release must carry the image it was built into. */
+  readonly containers?: boolean | undefined;
 }
 
 export interface DeployInput {
@@ -66,7 +68,9 @@ export class ReleaseService {
   }
 
   async deploy(input: DeployInput): Promise<DeployResult> {
-    const artifact = input.release ? await this.#recorded(input.release) : await this.#build(input.sha);
+    const artifact = input.release
+      ? await this.#recorded(input.release)
+      : this.deps.containers ? await this.#recorded(await this.#buildImage(input)) : await this.#build(input.sha);
     return this.#deploy(input, 'deploy', artifact, null);
   }
 
@@ -135,6 +139,12 @@ export class ReleaseService {
       throw new NotFoundError(`environment "${input.env}" not found (only production is created by its first deploy)`, {actions: ['odoo-sh-next env list']});
     }
     const envType: EnvType = existing?.type ?? 'production';
+    if (this.deps.containers && !artifact.imageDigest) {
+      throw new UsageError(`release ${artifact.id} has no image: on a container provider a release is deployed as the image it was built into, never rebuilt here`, {
+        actions: [`odoo-sh-next build --env ${input.env}${artifact.commit ? ` --sha ${artifact.commit}` : ''}`, `then: odoo-sh-next deploy --env ${input.env} --release <the release id build prints>`],
+        data: {release: artifact.id},
+      });
+    }
     await input.confirm(`${action === 'promote' ? `promoting release ${artifact.id} from ${sourceEnv}` : `deploying release ${artifact.id}`} to ${envType} environment "${input.env}"`, envType);
     const policies = await this.deps.policies();
     await enforcePolicy(policies, {
@@ -154,6 +164,23 @@ export class ReleaseService {
     return {release: (await this.deps.releases.find(input.env, release.id)) ?? release, run, backupId};
   }
 
+  /**
+   * Container providers: a `build` run makes the release image of the commit (the layer cache makes
+   * an unchanged build instant) and records the release on the environment; returns its id.
+   */
+  async #buildImage(input: Pick<DeployInput, 'env' | 'sha' | 'signal'>): Promise<string> {
+    const sha = input.sha?.toLowerCase();
+    const run = await this.deps.runs.create({
+      type: 'build', env: input.env, ...(sha && SHA_RE.test(sha) ? {gitSha: sha} : {}),
+      payload: {...(sha ? {commit: sha} : {}), tagLatest: false}, signal: input.signal,
+    });
+    const failed = errorForRun(run);
+    if (failed) throw failed;
+    const release = (run.result as {release?: string | null} | null)?.release;
+    if (!release) throw new NotFoundError(`build run ${run.id} recorded no release for ${input.env}`, {actions: [`odoo-sh-next run logs ${run.id}`]});
+    return release;
+  }
+
   async #build(sha: string | undefined): Promise<ReleaseArtifact & {id: string}> {
     const code = odooCodeFromConfig(this.deps.odoo);
     const artifact = await computeArtifact({cwd: this.deps.cwd, addonsPaths: code.addonsPaths, odooVersion: this.deps.odoo.version, sha});
@@ -164,6 +191,11 @@ export class ReleaseService {
   async #recorded(id: string): Promise<ReleaseArtifact & {id: string}> {
     const found = (await this.deps.releases.list({id, limit: 1}))[0];
     if (!found) throw new NotFoundError(`release ${id} not found`, {actions: ['odoo-sh-next releases list']});
+    if (found.imageDigest) {
+      // An image is the whole artifact: what the addons folders hold now does not matter.
+      const {commit, addonsHash, odooVersion, modules, imageDigest} = found;
+      return {id, commit, addonsHash, odooVersion, modules, imageDigest};
+    }
     const current = await this.#build(found.commit ?? undefined);
     if (current.addonsHash !== found.addonsHash || current.odooVersion !== found.odooVersion) {
       throw new ConflictError(`the addons on disk are not release ${id} any more (addons hash ${current.addonsHash.slice(0, 12)}, release has ${found.addonsHash.slice(0, 12)}): check out commit ${found.commit ?? '?'} first`, {

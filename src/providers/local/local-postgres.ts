@@ -185,10 +185,15 @@ function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new InterruptedError('interrupted', {cause: signal.reason});
 }
 
+/** Whatever runs a function on an admin connection to a server (LocalPostgres, the docker-local Postgres). */
+export interface PgAdmin<E> {
+  admin<T>(endpoint: E, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T>;
+}
+
 /** CREATE DATABASE … OWNER odoo [TEMPLATE t]; an existing database gives created: false. */
-export async function createDatabase(
-  pgs: LocalPostgres,
-  endpoint: PgEndpoint,
+export async function createDatabase<E>(
+  pgs: PgAdmin<E>,
+  endpoint: E,
   name: string,
   opts: {readonly template?: string; readonly comment?: string},
 ): Promise<{readonly created: boolean}> {
@@ -220,7 +225,7 @@ export async function createDatabase(
   });
 }
 
-export async function dropDatabase(pgs: LocalPostgres, endpoint: PgEndpoint, name: string): Promise<{readonly dropped: boolean}> {
+export async function dropDatabase<E>(pgs: PgAdmin<E>, endpoint: E, name: string): Promise<{readonly dropped: boolean}> {
   return pgs.admin(endpoint, 'postgres', async (c) => {
     const {rows} = await c.query<{t: boolean}>('select datistemplate as t from pg_database where datname = $1', [name]);
     if (rows.length === 0) return {dropped: false};

@@ -65,6 +65,24 @@ function odooDatetime(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');
 }
 
+
+/**
+ * Renames a freshly initialised database to its template name and marks it a template nobody
+ * connects to. Odoo has exited, but its backends may take a moment to go away (55006: "being
+ * accessed by other users"): retried for about 5 s.
+ */
+export async function renameToTemplate(c: pg.Client, building: string, tpl: string, clock: Pick<Clock, 'sleep'>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await c.query(`alter database ${ident(building)} rename to ${ident(tpl)}`);
+      break;
+    } catch (err) {
+      if ((err as {code?: string}).code !== '55006' || attempt >= 25) throw err;
+      await clock.sleep(200);
+    }
+  }
+  await c.query(`alter database ${ident(tpl)} with is_template true allow_connections false`);
+}
 export class TemplateCache {
   constructor(
     private readonly deps: {
@@ -171,17 +189,7 @@ export class TemplateCache {
     const now = clock.now().toISOString();
     const meta: TemplateMeta = {key, version: spec.code.version, modules: [...spec.modules], demo: spec.demo, createdAt: now, lastUsedAt: now};
     await pgs.admin(endpoint, 'postgres', async (c) => {
-      // Odoo has exited, but its backends may take a moment to go away (55006: "being accessed by other users").
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await c.query(`alter database ${ident(building)} rename to ${ident(tpl)}`);
-          break;
-        } catch (err) {
-          if ((err as {code?: string}).code !== '55006' || attempt >= 25) throw err;
-          await clock.sleep(200);
-        }
-      }
-      await c.query(`alter database ${ident(tpl)} with is_template true allow_connections false`);
+      await renameToTemplate(c, building, tpl, clock);
       await c.query(`comment on database ${ident(tpl)} is ${literal(JSON.stringify({'odoo-sh.managed': 'true', 'odoo-sh.template': meta}))}`);
     });
     const tplStore = layout.filestoreDir(layout.templateDataDir, tpl);

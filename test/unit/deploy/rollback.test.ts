@@ -31,6 +31,16 @@ describe('planRollback (pure)', () => {
     expect(d.actions).toEqual(['odoo-sh-next backups restore <backup-id>', 'odoo-sh-next backups list --env main']);
   });
 
+  it('goes back to what served before the current release (its deploy recorded it), not to a newer rolled-away one', () => {
+    // base L01 -> L02 -> rollback to L01 -> L03: L02 started later than L01 but was rolled away.
+    const d = planRollback({env: 'main', instances: kept, previous: {release: 'rel-L01', launchId: 'L01'}});
+    expect(d.target.launchId).toBe('L01');
+    // A recorded previous that is no longer kept falls back to the newest kept one.
+    expect(planRollback({env: 'main', instances: kept, previous: {release: 'rel-L00', launchId: 'L00'}}).target.launchId).toBe('L02');
+    // Matched by release when its launch is gone but another launch of it is kept.
+    expect(planRollback({env: 'main', instances: kept, previous: {release: 'rel-L01', launchId: 'L01-old'}}).target.launchId).toBe('L01');
+  });
+
   it('with no routed release (failed immediate deploy) it only routes', () => {
     const d = planRollback({env: 'main', instances: [instance('L01', {state: 'stopped'})]});
     expect(d.steps).toEqual(['start-previous', 'wait-healthy', 'switch-route']);

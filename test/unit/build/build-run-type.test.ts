@@ -1,0 +1,75 @@
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import type {ImageBuilder, ImageBuildRequest} from '../../../src/core/build/image-build.js';
+import {buildRunType, type BuildRunResult} from '../../../src/core/release/build-service.js';
+import type {RunContext} from '../../../src/core/run/run-types.js';
+import type {Run} from '../../../src/core/run/run-record.js';
+
+const NOW = new Date('2026-11-21T14:49:07Z');
+const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'build-run-type-'));
+});
+afterAll(async () => {
+  await rm(root, {recursive: true, force: true});
+});
+
+function fakeBuilder(seen: ImageBuildRequest[]): ImageBuilder {
+  return {
+    async build(request) {
+      seen.push(request);
+      await request.event('info', 'Step 1/2 : FROM x');
+      return {
+        imageId: `sha256:${'9'.repeat(64)}`, references: request.references, warnings: ['w'], addonsPaths: [],
+        layers: [
+          {name: 'addons:a', key: 'k1', cached: true, seconds: 0, imageId: 'i1'},
+          {name: 'config', key: 'k2', cached: false, seconds: 0.5, imageId: 'i2'},
+        ],
+      };
+    },
+  };
+}
+
+async function execute(payload: Record<string, unknown>, gitSha: string | null): Promise<{result: BuildRunResult; seen: ImageBuildRequest[]; events: string[]}> {
+  const seen: ImageBuildRequest[] = [];
+  const events: string[] = [];
+  const handler = buildRunType({
+    project: 'shop', projectRoot: root, odoo: {version: '17.0', image: 'odoo:17.0', addons: [{path: join(root, 'addons')}]},
+    clock: {now: () => NOW, sleep: async () => undefined},
+    builder: async () => fakeBuilder(seen),
+    releases: async () => { throw new Error('no release without --env'); },
+    environments: async () => { throw new Error('no environment without --env'); },
+  });
+  const ctx = {
+    run: {id: '1', env: null, gitSha, payload} as unknown as Run,
+    signal: new AbortController().signal,
+    phase: async <T>(_name: string, fn: () => Promise<T>) => fn(),
+    event: async (_level: string, message: string) => { events.push(message); },
+  } as unknown as RunContext;
+  return {result: (await handler.execute(ctx)) as unknown as BuildRunResult, seen, events};
+}
+
+describe('the build run type', () => {
+  it('tags <short_sha> and <date> (latest when asked), counts rebuilt layers, records no release without --env', async () => {
+    const {result, seen, events} = await execute({commit: SHA, tagLatest: true}, SHA);
+    expect(seen[0]!.references).toEqual(['odoo-sh-next/shop:a1b2c3d4e5f6', 'odoo-sh-next/shop:20261121-144907', 'odoo-sh-next/shop:latest']);
+    expect(seen[0]).toMatchObject({project: 'shop', baseImage: 'odoo:17.0', odooVersion: '17.0', sourceDateEpoch: 0, repository: 'odoo-sh-next/shop'});
+    expect(result).toEqual({
+      image: 'odoo-sh-next/shop:a1b2c3d4e5f6', digest: `sha256:${'9'.repeat(64)}`, tags: seen[0]!.references,
+      layers: [{name: 'addons:a', key: 'k1', cached: true, seconds: 0}, {name: 'config', key: 'k2', cached: false, seconds: 0.5}],
+      rebuilt: 1, commit: SHA, release: null, env: null, warnings: ['w'],
+    });
+    expect(events).toContain('Step 1/2 : FROM x');
+  });
+
+  it('without a commit (not a git checkout): the date tag only, and a warning saying so', async () => {
+    const {result} = await execute({tagLatest: false}, null);
+    expect(result.tags).toEqual(['odoo-sh-next/shop:20261121-144907']);
+    expect(result.commit).toBeNull();
+    expect(result.warnings[0]).toMatch(/no <short_sha> tag/);
+  });
+});
