@@ -102,6 +102,8 @@ export function guardTar(raw: Readable, opts: {
     },
   });
   const front: NodeJS.ReadWriteStream[] = [...(opts.hash ? [opts.hash] : []), meter.counter()];
+  // As in zstdToFile: failures travel through the pipeline promises, never as unhandled 'error' events.
+  for (const s of [raw, ...front]) s.on('error', () => undefined);
   const run = pipeline as (...a: unknown[]) => Promise<void>;
   let done: Promise<void>;
   if (opts.zstd) {
@@ -146,6 +148,9 @@ async function zstdToFile(source: Readable, hash: HashingStream, file: string, s
     cancelSignal: inner, forceKillAfterDelay: 2000, reject: false,
   });
   child.stdin.on('error', () => undefined); // EPIPE when zstd stops first: its exit status says why
+  // An abort destroys these with AbortError, possibly after pipeline() let go of them: the
+  // pipeline's promise carries the failure, a late 'error' event must not crash the process.
+  for (const s of [source, hash]) s.on('error', () => undefined);
   const fed = pipeline(source, hash, child.stdin, {signal: inner}).catch((err: unknown) => {
     ac.abort(err);
     throw err;

@@ -17,6 +17,7 @@ let project: string;
 const pools: pg.Pool[] = [];
 const as = (role: string) => {
   const pool = new pg.Pool({connectionString: db.urlAs(role), max: 1});
+  pool.on('error', () => undefined); // its connections are terminated when the test database is dropped
   pools.push(pool);
   return new UpgradeRepository(pool, project);
 };

@@ -103,8 +103,27 @@ describe('docker specs', () => {
       '2019/tcp': [{HostIp: '127.0.0.1', HostPort: '2999'}],
       '80/tcp': [{HostIp: '127.0.0.1', HostPort: '8088'}],
     });
+    expect(host.Labels?.['odoo-sh.router-front']).toBe('http');
     expect(routerUpstream({network: 'host', hostPort: 18069, containerName: 'c'})).toBe('127.0.0.1:18069');
     expect(routerUpstream({network: 'bridge', hostPort: 18069, containerName: 'c'})).toBe('c:8069');
+  });
+
+  it('builds the router for a real domain: public HTTPS/HTTP ports, on-demand TLS asking 127.0.0.1:<askPort>', () => {
+    const tls = {httpsPort: 443, publicHttpPort: 80};
+    const bridge = routerContainerSpec({project: 'shop', image: 'caddy:2', network: 'bridge', adminPort: 2999, httpPort: 8088, tls});
+    expect(bridge.HostConfig?.PortBindings).toEqual({
+      '2019/tcp': [{HostIp: '127.0.0.1', HostPort: '2999'}],
+      '80/tcp': [{HostIp: '', HostPort: '80'}],
+      '443/tcp': [{HostIp: '', HostPort: '443'}],
+    });
+    expect(bridge.Labels?.['odoo-sh.router-front']).toBe('tls:443:80');
+    const hostFront = JSON.parse(routerFrontConfig({network: 'host', httpPort: 8088, tls: {askPort: 7001, httpsPort: 8443, publicHttpPort: 8080}}));
+    expect(hostFront.apps.tls.automation).toEqual({policies: [{on_demand: true}], on_demand: {ask: 'http://127.0.0.1:7001/ask'}});
+    expect(hostFront.apps.http.servers['odoo-sh-next-front'].listen).toEqual([':8443']);
+    expect(hostFront.apps.http.servers['odoo-sh-next-front-redirect'].listen).toEqual([':8080']);
+    // Under bridge the container listens on 443/80 whatever the published host ports.
+    const bridgeFront = JSON.parse(routerFrontConfig({network: 'bridge', httpPort: 8088, tls: {askPort: 7001, httpsPort: 8443, publicHttpPort: 8080}}));
+    expect(bridgeFront.apps.http.servers['odoo-sh-next-front'].listen).toEqual([':443']);
   });
 
   it('writes a one-file tar that tar reads back', () => {

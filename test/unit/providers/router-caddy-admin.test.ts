@@ -76,3 +76,47 @@ describe('CaddyAdmin', () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+describe('CaddyAdmin with on-demand TLS ask routes', () => {
+  const tlsRoute = {id: 'osn-route-acme.main', hosts: ['main.acme.example.com'], upstream: '127.0.0.1:8069'};
+  const ask = {
+    '@id': 'osn-route-acme.main.ask',
+    match: [{path: ['/ask'], query: {domain: ['main.acme.example.com']}}],
+    handle: [{handler: 'static_response', status_code: 200}],
+    terminal: true,
+  };
+  const unknown = (id: string): [number, unknown] => [404, {error: `unknown object ID '${id}'`}];
+
+  it('adds the ask route to the ask server after the main route', async () => {
+    const {fetch, calls} = fakeFetch([[200, null], unknown('osn-route-acme.main.ask'), [200, {listen: ['127.0.0.1:7001']}], [200, null]]);
+    await new CaddyAdmin({adminUrl: 'http://127.0.0.1:2019', fetch, ask: true}).setRoute(tlsRoute);
+    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'PATCH http://127.0.0.1:2019/id/osn-route-acme.main',
+      'GET http://127.0.0.1:2019/id/osn-route-acme.main.ask',
+      'GET http://127.0.0.1:2019/config/apps/http/servers/odoo-sh-next-ask',
+      'PUT http://127.0.0.1:2019/config/apps/http/servers/odoo-sh-next-ask/routes/0',
+    ]);
+    expect(calls[3]!.body).toEqual(ask);
+  });
+
+  it('leaves an unchanged ask route alone on a switch (no extra reload)', async () => {
+    const {fetch, calls} = fakeFetch([[200, null], [200, ask]]);
+    await new CaddyAdmin({adminUrl: 'http://127.0.0.1:2019', fetch, ask: true}).setRoute(tlsRoute);
+    expect(calls.map((c) => c.method)).toEqual(['PATCH', 'GET']);
+  });
+
+  it('skips the ask route when the ask server is missing', async () => {
+    const {fetch, calls} = fakeFetch([[200, null], unknown('osn-route-acme.main.ask'), [200, null]]);
+    await new CaddyAdmin({adminUrl: 'http://127.0.0.1:2019', fetch, ask: true}).setRoute(tlsRoute);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('removes the ask route before the main route', async () => {
+    const {fetch, calls} = fakeFetch([[200, null], [200, null]]);
+    expect(await new CaddyAdmin({adminUrl: 'http://127.0.0.1:2019', fetch, ask: true}).removeRoute('osn-route-acme.main')).toBe(true);
+    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'DELETE http://127.0.0.1:2019/id/osn-route-acme.main.ask',
+      'DELETE http://127.0.0.1:2019/id/osn-route-acme.main',
+    ]);
+  });
+});

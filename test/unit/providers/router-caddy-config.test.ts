@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {UsageError} from '../../../src/core/errors.js';
 import {
+  ASK_FALLBACK_ROUTE_ID, ASK_ROUTE_SUFFIX, ASK_SERVER, askFallbackRoute, askRoute, askUrlFor,
   CADDY_SERVER, FALLBACK_ROUTE_ID, GRACE_PERIOD, automaticHttpsFor, buildCaddyConfig, buildFrontConfig, buildRoute, parseRoutes,
   routeHostFor, routeIdFor, serverMatches, validateHost, validateUpstream,
 } from '../../../src/providers/router/caddy-config.js';
@@ -138,5 +139,70 @@ describe('serverMatches / parseRoutes', () => {
     expect(parseRoutes({...server, routes})).toEqual([{id: 'osn-route-acme.main', hosts: ['main.acme.localhost'], upstream: '127.0.0.1:8069'}]);
     expect(parseRoutes(null)).toEqual([]);
     expect(parseRoutes({routes: 'x'})).toEqual([]);
+  });
+});
+
+/** A front config as plain JSON (what the front Caddy reads), for assertions. */
+const front = (opts: Parameters<typeof buildFrontConfig>[0]) => JSON.parse(JSON.stringify(buildFrontConfig(opts)));
+
+describe('on-demand TLS (a real domain)', () => {
+  const inner = 'unix//tmp/router.sock';
+  const askUrl = 'http://127.0.0.1:7001/ask';
+
+  it('front: HTTPS with an on-demand policy asking the routing Caddy, HTTP redirecting to HTTPS', () => {
+    const config = front({listen: '127.0.0.1:8080', inner, tls: {askUrl}});
+    expect(config.admin).toEqual({disabled: true});
+    expect(config.apps.tls).toEqual({automation: {policies: [{on_demand: true}], on_demand: {ask: askUrl}}});
+    expect(config.apps.http).toMatchObject({grace_period: GRACE_PERIOD, http_port: 80, https_port: 443});
+    const server = config.apps.http.servers[`${CADDY_SERVER}-front`];
+    expect(server.listen).toEqual([':443']);
+    expect(server.automatic_https).toBeUndefined();
+    expect(server.tls_connection_policies).toEqual([{}]);
+    expect(server.routes[0].handle[0]).toMatchObject({handler: 'reverse_proxy', upstreams: [{dial: inner}], transport: {keep_alive: {enabled: false}}});
+    const redirect = config.apps.http.servers[`${CADDY_SERVER}-front-redirect`];
+    expect(redirect.listen).toEqual([':80']);
+    expect(redirect.routes[0].handle[0]).toEqual({
+      handler: 'static_response', status_code: 308, headers: {Location: ['https://{http.request.host}{http.request.uri}']},
+    });
+  });
+
+  it('front: custom ports go into the listeners, the redirect target and http_port/https_port', () => {
+    const config = front({listen: ':80', inner, tls: {askUrl, httpsPort: 8443, httpPort: 8080}});
+    expect(config.apps.http).toMatchObject({http_port: 8080, https_port: 8443});
+    expect(config.apps.http.servers[`${CADDY_SERVER}-front`].listen).toEqual([':8443']);
+    expect(config.apps.http.servers[`${CADDY_SERVER}-front-redirect`].listen).toEqual([':8080']);
+    expect(config.apps.http.servers[`${CADDY_SERVER}-front-redirect`].routes[0].handle[0].headers.Location)
+      .toEqual(['https://{http.request.host}:8443{http.request.uri}']);
+  });
+
+  it('front: refuses a non-loopback ask URL and equal ports; localhost keeps no TLS app', () => {
+    expect(() => buildFrontConfig({listen: ':80', inner, tls: {askUrl: 'http://10.0.0.1:7001/ask'}})).toThrow(UsageError);
+    expect(() => buildFrontConfig({listen: ':80', inner, tls: {askUrl, httpsPort: 8080, httpPort: 8080}})).toThrow(UsageError);
+    const plain = buildFrontConfig({listen: '127.0.0.1:8080', inner}) as {apps: Record<string, unknown>};
+    expect(plain.apps.tls).toBeUndefined();
+  });
+
+  it('ask routes: one per env route (path + domain query), a 404 fallback last, in a loopback server', () => {
+    expect(askUrlFor('127.0.0.1:7001')).toBe(askUrl);
+    expect(askRoute({id: 'osn-route-acme.main', hosts: ['main.acme.example.com']})).toEqual({
+      '@id': `osn-route-acme.main${ASK_ROUTE_SUFFIX}`,
+      match: [{path: ['/ask'], query: {domain: ['main.acme.example.com']}}],
+      handle: [{handler: 'static_response', status_code: 200}],
+      terminal: true,
+    });
+    const config = buildCaddyConfig({
+      admin: '127.0.0.1:2019',
+      server: {listen: inner, ask: '127.0.0.1:7001'},
+      routes: [{id: 'osn-route-acme.main', hosts: ['main.acme.example.com'], upstream: '127.0.0.1:8069'}],
+    });
+    const ask = config.apps.http.servers[ASK_SERVER]!;
+    expect(ask.listen).toEqual(['127.0.0.1:7001']);
+    expect(ask.automatic_https).toEqual({disable: true});
+    expect(ask.routes.map((r) => r['@id'])).toEqual(['osn-route-acme.main.ask', ASK_FALLBACK_ROUTE_ID]);
+    expect(askFallbackRoute()).toEqual({'@id': ASK_FALLBACK_ROUTE_ID, handle: [{handler: 'static_response', status_code: 404}], terminal: true});
+    // Without ask (localhost/IP domains) there is no ask server.
+    expect(Object.keys(buildCaddyConfig({admin: '127.0.0.1:2019', server: {listen: inner}}).apps.http.servers)).toEqual([CADDY_SERVER]);
+    // Main route ids cannot collide with ask route ids.
+    expect(() => buildRoute({id: 'osn-route-a.b.ask', hosts: ['b.a.localhost'], upstream: '127.0.0.1:1'})).toThrow(UsageError);
   });
 });
