@@ -34,7 +34,7 @@ export default class DbClone extends BaseCommand<typeof DbClone> {
       from: this.flags.from, to: this.flags.to, branch: this.flags.branch, sha: this.flags.sha, detach: this.flags.detach, signal: this.signal,
     });
     exitForRun(result.run);
-    this.out(result.url ? `${result.env}: ${result.url} (database ${result.database}, ${result.strategy})` : `${result.env}: run ${result.run.id} is ${result.run.state}`);
+    this.out(result.url ? `${result.env}: ${result.url} (database ${result.database}, ${result.strategy}${result.copiedFrom ? `: ${result.copiedFrom}` : ''})` : `${result.env}: run ${result.run.id} is ${result.run.state}`);
     return result;
   }
 }
