@@ -5,6 +5,8 @@
 //   odoo-sh-next-test/postgres:15  Debian postgresql-15, entrypoint compatible with the official image
 //   odoo-sh-next-test/caddy:2      Debian caddy, CMD `caddy run` (+ CADDY_ADMIN env, like Caddy >= 2.7)
 //   odoo-sh-next-test/odoo:17.0    the project's Node 24 + the Odoo stand-in as `odoo` on PATH
+//   odoo-sh-next-test/odoo-py:17.0 the same + Debian's python3 and python3-pip (pip 23: PEP 668 applies, as
+//                                  on odoo:18), for the buildpack's pip layer; built only when asked by name
 // Each image carries the label odoo-sh-next.test-image-hash=<sha256 of its inputs>: an image with the
 // same hash is reused, a different one is rebuilt. Usage: node scripts/docker-test-images.mjs [--force] [name...]
 import {spawn, spawnSync} from 'node:child_process';
@@ -21,6 +23,7 @@ const SOURCES = '/etc/apt/sources.list.d/debian.sources';
 const SUITE = 'bookworm';
 const STANDIN = join(ROOT, 'test/fixtures/odoo-standin');
 const RUNTIME_TAG = 'odoo-sh-next-test/odoo-runtime:local';
+const PY_RUNTIME_TAG = 'odoo-sh-next-test/odoo-py-runtime:local';
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const fail = (msg) => {
@@ -180,9 +183,9 @@ const BUILD_FORMAT = '1';
 const MM_OPTIONS = ['--variant=minbase', '--quiet', '--aptopt=Apt::Install-Recommends "false"',
   ...['man', 'doc', 'info', 'locale'].map((d) => `--dpkgopt=path-exclude=/usr/share/${d}/*`)];
 
-// ---------------------------------------------------------------- the three images
+// ---------------------------------------------------------------- the images
 
-/** @typedef {{key: string, tag: string, internal?: boolean, base?: string, include?: string[], stage: (dir: string) => void, hooks?: string[], changes?: string[], stopSignal?: string, inputs: () => (string|Buffer)[]}} Spec */
+/** @typedef {{key: string, tag: string, internal?: boolean, optional?: boolean, base?: string, include?: string[], stage: (dir: string) => void, hooks?: string[], changes?: string[], stopSignal?: string, inputs: () => (string|Buffer)[]}} Spec */
 
 /** @type {Spec[]} */
 const SPECS = [
@@ -266,6 +269,20 @@ const SPECS = [
     },
   },
 ];
+
+// odoo-runtime and odoo again with Debian's python3 + pip (bookworm's pip 23 refuses a plain
+// `pip install` with "externally-managed-environment", PEP 668, as the official odoo:18 image does):
+// the buildpack's python-deps layer runs pip for real on it. Optional: built only when asked by name
+// (test/helpers/docker.ts ensurePythonTestImage). Same stage functions, so the hashes of the
+// images above do not change.
+{
+  const runtime = SPECS.find((s) => s.key === 'odoo-runtime');
+  const odoo = SPECS.find((s) => s.key === 'odoo');
+  SPECS.push(
+    {...runtime, key: 'odoo-py-runtime', tag: PY_RUNTIME_TAG, include: [...runtime.include, 'python3', 'python3-pip']},
+    {...odoo, key: 'odoo-py', tag: IMAGES['odoo-py'], base: 'odoo-py-runtime', optional: true},
+  );
+}
 
 function put(dir, rel, content, mode) {
   const p = join(dir, rel);
@@ -405,7 +422,7 @@ async function withLock(fn) {
 const argv = process.argv.slice(2);
 const force = argv.includes('--force');
 const only = argv.filter((a) => !a.startsWith('-'));
-for (const a of argv) if (a.startsWith('-') && a !== '--force') fail(`unknown option ${a} (usage: docker-test-images.mjs [--force] [postgres|caddy|odoo...])`);
+for (const a of argv) if (a.startsWith('-') && a !== '--force') fail(`unknown option ${a} (usage: docker-test-images.mjs [--force] [postgres|caddy|odoo|odoo-py...])`);
 
 const ping = docker(['version', '--format', '{{.Server.Version}}']);
 if (ping.status !== 0) fail(`Docker engine not answering (${(ping.stderr || ping.error?.message || '').trim()}): start dockerd --bridge=none --iptables=false or run bash .ci/run`);
@@ -413,7 +430,7 @@ const unknown = only.filter((k) => !SPECS.some((s) => s.key === k));
 if (unknown.length > 0) fail(`no such image: ${unknown.join(', ')} (choose from ${SPECS.map((s) => s.key).join(', ')})`);
 
 // the asked images and the bases they derive from
-const wanted = new Set(only.length > 0 ? only : SPECS.filter((s) => !s.internal).map((s) => s.key));
+const wanted = new Set(only.length > 0 ? only : SPECS.filter((s) => !s.internal && !s.optional).map((s) => s.key));
 for (const s of [...SPECS].reverse()) if (wanted.has(s.key) && s.base) wanted.add(s.base);
 
 const failed = await withLock(async () => {
@@ -436,9 +453,10 @@ const failed = await withLock(async () => {
     else console.error(`${spec.tag}: FAILED after ${secs} s\n${res.log.split('\n').slice(-40).join('\n')}`);
     ok.set(spec.key, res.ok);
   };
-  // mmdebstrap two at a time (downloads overlap; few cores), odoo-runtime (the slowest) first;
+  // mmdebstrap two at a time (downloads overlap; few cores), the odoo runtimes (the slowest) first;
   // then the images derived from them
-  const queue = todo.filter((s) => !s.base).sort((a, b) => Number(b.key === 'odoo-runtime') - Number(a.key === 'odoo-runtime'));
+  const slow = (s) => Number(s.key.endsWith('-runtime'));
+  const queue = todo.filter((s) => !s.base).sort((a, b) => slow(b) - slow(a));
   const worker = async () => {
     for (let spec = queue.shift(); spec; spec = queue.shift()) await one(spec);
   };

@@ -1420,6 +1420,109 @@ end
 $$;
 
 --
+-- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.artifacts (
+    id bigint NOT NULL,
+    run_id bigint,
+    project_id uuid NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    uri text NOT NULL,
+    sha256 text,
+    size_bytes bigint,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY ops.artifacts FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: record_run_log(bigint, text, integer, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_run_log(p_run bigint, p_worker text, p_attempt integer, p_name text, p_phase text DEFAULT NULL::text, p_max_bytes integer DEFAULT 8388608) RETURNS ops.artifacts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  c_limit constant integer := 8388608;
+  c_marker constant integer := 160;
+  v_run ops.runs;
+  v_total_lines bigint;
+  v_total_bytes bigint;
+  v_kept_lines bigint;
+  v_kept_bytes bigint;
+  v_last text;
+  v_content text;
+  v_tail bytea;
+  v_truncated boolean;
+  v_art ops.artifacts;
+begin
+  if p_name is null or p_name !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' then
+    raise exception 'invalid log name "%": letters, digits, dot, dash and underscore, at most 128', p_name using errcode = 'OS400';
+  end if;
+  if p_max_bytes is null or p_max_bytes < 1024 or p_max_bytes > c_limit then
+    raise exception 'invalid log size bound %: expected 1024 to % bytes', p_max_bytes, c_limit using errcode = 'OS400';
+  end if;
+  v_run := ops.require_lease(p_run, p_worker, p_attempt);
+
+  with lines as (
+    select e.id,
+      pg_catalog.to_char(e.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || ' ' || pg_catalog.upper(e.level) || ' '
+        || coalesce('[' || e.phase || '] ', '') || e.message || E'\n' as line
+    from ops.run_events e
+    where e.run_id = p_run and e.attempt = p_attempt and (p_phase is null or e.phase = p_phase)
+  ), sized as (
+    select l.id, l.line, pg_catalog.octet_length(l.line)::bigint as n,
+      pg_catalog.sum(pg_catalog.octet_length(l.line)) over (order by l.id desc) as from_end,
+      pg_catalog.sum(pg_catalog.octet_length(l.line)) over () as total
+    from lines l
+  ), kept as (
+    select s.*, s.from_end <= case when s.total <= p_max_bytes then p_max_bytes else p_max_bytes - c_marker end as keep
+    from sized s
+  )
+  select pg_catalog.count(*), coalesce(pg_catalog.sum(k.n), 0),
+    pg_catalog.count(*) filter (where k.keep), coalesce(pg_catalog.sum(k.n) filter (where k.keep), 0),
+    coalesce(pg_catalog.string_agg(k.line, '' order by k.id) filter (where k.keep), '')
+  into v_total_lines, v_total_bytes, v_kept_lines, v_kept_bytes, v_content
+  from kept k;
+
+  v_truncated := v_total_bytes > p_max_bytes;
+  if v_truncated and v_kept_lines = 0 then
+    -- Not even the last line fits: keep the end of it, cut at a character boundary.
+    select e.message || E'\n' into v_last from ops.run_events e
+    where e.run_id = p_run and e.attempt = p_attempt and (p_phase is null or e.phase = p_phase)
+    order by e.id desc limit 1;
+    v_tail := pg_catalog.convert_to(v_last, 'UTF8');
+    v_tail := pg_catalog.substr(v_tail, pg_catalog.length(v_tail) - (p_max_bytes - c_marker) + 1);
+    while pg_catalog.length(v_tail) > 0 and pg_catalog.get_byte(v_tail, 0) between 128 and 191 loop
+      v_tail := pg_catalog.substr(v_tail, 2);
+    end loop;
+    v_content := pg_catalog.convert_from(v_tail, 'UTF8');
+    v_kept_bytes := pg_catalog.octet_length(v_content);
+  end if;
+  if v_truncated then
+    v_content := pg_catalog.format(E'[log truncated to %s bytes: %s of %s lines (%s of %s bytes) left out]\n',
+      p_max_bytes, v_total_lines - v_kept_lines, v_total_lines, v_total_bytes - v_kept_bytes, v_total_bytes) || v_content;
+  end if;
+
+  delete from ops.artifacts a where a.run_id = p_run and a.kind = 'log' and a.name = p_name;
+  insert into ops.artifacts (run_id, project_id, kind, name, uri, sha256, size_bytes, metadata)
+  values (p_run, v_run.project_id, 'log', p_name, 'ops:artifacts/pending',
+    pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_content, 'UTF8')), 'hex'), pg_catalog.octet_length(v_content),
+    pg_catalog.jsonb_build_object('format', 'text', 'attempt', p_attempt, 'phase', p_phase, 'lines', v_total_lines,
+      'truncated', v_truncated, 'max_bytes', p_max_bytes, 'total_bytes', v_total_bytes,
+      'omitted_lines', v_total_lines - v_kept_lines, 'omitted_bytes', v_total_bytes - v_kept_bytes))
+  returning * into v_art;
+  update ops.artifacts a set uri = 'ops:artifacts/' || a.id where a.id = v_art.id returning * into v_art;
+  insert into ops.artifact_contents (artifact_id, project_id, content) values (v_art.id, v_run.project_id, v_content);
+  return v_art;
+end
+$_$;
+
+--
 -- Name: record_upgrade_report(uuid, bigint, text, text, text, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -2019,23 +2122,16 @@ ALTER TABLE ops.approval_votes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 );
 
 --
--- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
+-- Name: artifact_contents; Type: TABLE; Schema: ops; Owner: -
 --
 
-CREATE TABLE ops.artifacts (
-    id bigint NOT NULL,
-    run_id bigint,
+CREATE TABLE ops.artifact_contents (
+    artifact_id bigint NOT NULL,
     project_id uuid NOT NULL,
-    kind text NOT NULL,
-    name text NOT NULL,
-    uri text NOT NULL,
-    sha256 text,
-    size_bytes bigint,
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    content text NOT NULL
 );
 
-ALTER TABLE ONLY ops.artifacts FORCE ROW LEVEL SECURITY;
+ALTER TABLE ONLY ops.artifact_contents FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: artifacts_id_seq; Type: SEQUENCE; Schema: ops; Owner: -
@@ -2241,6 +2337,13 @@ ALTER TABLE ONLY ops.approvals
     ADD CONSTRAINT approvals_pkey PRIMARY KEY (id);
 
 --
+-- Name: artifact_contents artifact_contents_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifact_contents
+    ADD CONSTRAINT artifact_contents_pkey PRIMARY KEY (artifact_id);
+
+--
 -- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -2390,6 +2493,12 @@ CREATE INDEX approvals_valid_index ON ops.approvals USING btree (project_id, act
 --
 
 CREATE INDEX artifacts_run_index ON ops.artifacts USING btree (run_id);
+
+--
+-- Name: artifacts_run_log_index; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX artifacts_run_log_index ON ops.artifacts USING btree (run_id, name) WHERE (kind = 'log'::text);
 
 --
 -- Name: backups_env_index; Type: INDEX; Schema: ops; Owner: -
@@ -2544,6 +2653,20 @@ ALTER TABLE ONLY ops.approval_votes
 
 ALTER TABLE ONLY ops.approvals
     ADD CONSTRAINT approvals_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: artifact_contents artifact_contents_artifact_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifact_contents
+    ADD CONSTRAINT artifact_contents_artifact_id_fkey FOREIGN KEY (artifact_id) REFERENCES ops.artifacts(id) ON DELETE CASCADE;
+
+--
+-- Name: artifact_contents artifact_contents_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.artifact_contents
+    ADD CONSTRAINT artifact_contents_project_id_fkey FOREIGN KEY (project_id) REFERENCES ops.projects(id) ON DELETE CASCADE;
 
 --
 -- Name: artifacts artifacts_project_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
@@ -2701,6 +2824,18 @@ ALTER TABLE ops.approvals ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY approvals_member ON ops.approvals USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[]))) WITH CHECK ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
+
+--
+-- Name: artifact_contents; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.artifact_contents ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: artifact_contents artifact_contents_member; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY artifact_contents_member ON ops.artifact_contents FOR SELECT USING ((project_id = ANY (( SELECT ops.actor_project_ids() AS actor_project_ids)::uuid[])));
 
 --
 -- Name: artifacts; Type: ROW SECURITY; Schema: ops; Owner: -

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../cli/base-command.js';
 import {exitForRun} from '../cli/render/run-outcome.js';
-import type {BuildLayerResult, BuildRunResult} from '../core/release/build-service.js';
+import {BUILD_LOG, type BuildLayerResult, type BuildLogRef, type BuildRunResult} from '../core/release/build-service.js';
 
 export interface BuildResult {
   /** `<repository>:<short_sha>`. */
@@ -14,6 +14,8 @@ export interface BuildResult {
   readonly commit: string | null;
   readonly release: string | null;
   readonly env: string | null;
+  /** Docker's output, kept as an artifact of the run (null when it could not be kept). */
+  readonly log: BuildLogRef | null;
   readonly run: string;
 }
 
@@ -23,7 +25,8 @@ export default class Build extends BaseCommand<typeof Build> {
     'Each layer is keyed by a hash of its inputs and cached on the engine (odoo-sh-next-cache/<project>): an unchanged addons ' +
     'source is never rebuilt, and the same inputs give the same layer contents. Tags <short_sha> and <date> (and latest with ' +
     '--tag-latest) in odoo-sh-next/<project>. With --env the release and its image are recorded on that environment. ' +
-    'The Docker output of each layer is in `run logs <run>`.';
+    'The Docker output of each layer is in `run logs <run>`, and kept (also when the build fails) as the artifact build.log ' +
+    'of the run: `run artifacts <run> --name build.log`.';
   static override examples = [
     '<%= config.bin %> build',
     '<%= config.bin %> build --env staging --sha 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b --json',
@@ -38,13 +41,16 @@ export default class Build extends BaseCommand<typeof Build> {
   async run(): Promise<BuildResult> {
     const builder = await (await this.services()).builder();
     const run = await builder.build({env: this.flags.env, sha: this.flags.sha, tagLatest: this.flags['tag-latest'], signal: this.signal});
+    const readLog = `odoo-sh-next run artifacts ${run.id} --name ${BUILD_LOG}`;
+    if (run.state !== 'succeeded' && (run.phase === 'build' || run.phase === 'record')) this.warn(`the build log is kept: ${readLog}`);
     exitForRun(run);
     const result = run.result as unknown as BuildRunResult;
     for (const warning of result.warnings) this.warn(warning);
     this.table(result.layers.map((l) => ({layer: l.name, key: l.key.slice(0, 12), cached: l.cached ? 'yes' : 'no', seconds: l.seconds})), ['layer', 'key', 'cached', 'seconds']);
     this.out(`${result.image} (${result.digest.slice(0, 19)}): ${result.rebuilt} of ${result.layers.length} layers built; tags ${result.tags.join(', ')}`);
     if (result.release) this.out(`release ${result.release} recorded on ${result.env}`);
-    const {image, digest, tags, layers, rebuilt, commit, release, env} = result;
-    return {image, digest, tags, layers, rebuilt, commit, release, env, run: run.id};
+    if (result.log) this.out(`build log (${result.log.sizeBytes} bytes): ${readLog}`);
+    const {image, digest, tags, layers, rebuilt, commit, release, env, log} = result;
+    return {image, digest, tags, layers, rebuilt, commit, release, env, log: log ?? null, run: run.id};
   }
 }

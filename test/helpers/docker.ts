@@ -23,6 +23,11 @@ export const CADDY_IMAGE: string = images.caddy;
 /** `odoo-sh-next-test/odoo:17.0`: the Odoo stand-in as `odoo` on PATH (official odoo image interface). */
 export const ODOO_IMAGE: string = images.odoo;
 export const TEST_IMAGES: readonly string[] = [POSTGRES_IMAGE, CADDY_IMAGE, ODOO_IMAGE];
+/**
+ * `odoo-sh-next-test/odoo-py:17.0`: ODOO_IMAGE + Debian's python3 and python3-pip (pip 23, PEP 668
+ * enforced like odoo:18). Not built with the others: ensurePythonTestImage() builds or reuses it.
+ */
+export const ODOO_PY_IMAGE: string = images['odoo-py'];
 
 /** Label put on containers that tests start directly (not through a provider). */
 export const TEST_LABEL = 'odoo-sh-next.test';
@@ -67,10 +72,26 @@ let ensured: Promise<void> | undefined;
  * a timeout of 600 s). Once per test file; parallel files wait for each other (lock in the script).
  */
 export function ensureTestImages(): Promise<void> {
-  ensured ??= (async () => {
+  ensured ??= imagesScript([]);
+  ensured.catch(() => (ensured = undefined));
+  return ensured;
+}
+
+let ensuredPy: Promise<void> | undefined;
+
+/** Like ensureTestImages() for ODOO_PY_IMAGE (the first build takes about a minute more). */
+export function ensurePythonTestImage(): Promise<void> {
+  ensuredPy ??= imagesScript(['odoo-py']);
+  ensuredPy.catch(() => (ensuredPy = undefined));
+  return ensuredPy;
+}
+
+/** Runs scripts/docker-test-images.mjs with `names` (none: the default images). */
+function imagesScript(names: readonly string[]): Promise<void> {
+  return (async () => {
     await requireDocker();
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'scripts', 'docker-test-images.mjs')], {
+      const child = spawn(process.execPath, [join(ROOT, 'scripts', 'docker-test-images.mjs'), ...names], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -84,8 +105,6 @@ export function ensureTestImages(): Promise<void> {
     });
     if (/built|FAILED/.test(output)) process.stderr.write(output);
   })();
-  ensured.catch(() => (ensured = undefined));
-  return ensured;
 }
 
 /** `describe` for suites that need the engine: skipped (visibly) only with OSN_SKIP_DOCKER_TESTS=1. */

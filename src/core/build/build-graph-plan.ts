@@ -11,8 +11,9 @@
  *   image layer is a diff over its parent: equal keys mean equal images up to that layer. The
  *   price: once a layer changes, every later layer is rebuilt too. The order keeps that cheap:
  * - python-deps (pip install: slow, network) comes right after the base. Its inputs are only the
- *   merged requirement lines (not which addon declared them, nor any addon code), so editing an
- *   addon never reinstalls packages; it rebuilds only when requirements or the base change.
+ *   merged requirement lines (not which addon declared them, nor any addon code) and pip's RUN,
+ *   index settings included (config build.pip: another index may resolve other versions), so
+ *   editing an addon never reinstalls packages; it rebuilds when requirements, index or base change.
  * - Addon layers are plain file copies (fast). Git sources are pinned and change rarely, local
  *   folders change on every edit: folders go last, so an edit rebuilds only the folder layers
  *   after it, never the git checkouts. Since duplicate addon names are refused, the order of
@@ -36,6 +37,7 @@ import {pypiName} from './odoo-manifest.js';
 import {addonsDirFor, parseRequirement, parseRequirementsTxt, redactUrl, sourceLabel, validateSources, type BuildSource, type Requirement} from './addon-sources.js';
 import {parseImageReference, validateDigest} from './image-tags.js';
 import {compareCodeUnits, layerFiles, layerKey, sha256Hex, type Json, type LayerFile} from './layer-key.js';
+import {pipIndexArgs, validatePipIndex, type PipIndex} from './pip-index.js';
 import {mergeRequirements, requirementsText} from './python-deps-plan.js';
 
 export const IMAGE_REQUIREMENTS_PATH = '/opt/odoo-sh/requirements.txt';
@@ -68,6 +70,8 @@ export interface BuildGraphInput {
   readonly odooConfigText: string;
   /** The fixed mtime of every file (SOURCE_DATE_EPOCH); default 0. */
   readonly sourceDateEpoch?: number | undefined;
+  /** Where pip gets packages (config build.pip); default PyPI. An input of the python-deps layer. */
+  readonly pip?: PipIndex | undefined;
 }
 
 export type LayerKind = 'base' | 'python-deps' | 'addons' | 'config';
@@ -160,6 +164,27 @@ function isPinnedLine(line: string): boolean {
   return spec.split(',').some((clause) => /^===?[^*]+$/.test(clause));
 }
 
+/**
+ * pip's RUN in the python-deps layer, as root (the builder gives the image back to the base user).
+ * - PIP_BREAK_SYSTEM_PACKAGES=1: Debian bookworm and Ubuntu noble (odoo:18) mark the system Python
+ *   "externally managed" (PEP 668) and refuse a plain install; pips older than 23.0.1 (jammy's, in
+ *   odoo:17) ignore the variable. In an image nothing else manages those packages.
+ * - --no-cache-dir (and PIP_NO_CACHE_DIR): no wheel cache left in the layer.
+ * - PIP_NO_INPUT: an index asking for a password fails instead of waiting for one;
+ *   PIP_ROOT_USER_ACTION=ignore silences the root warning (older pips ignore the variable).
+ * - The index settings (build.pip) are arguments, so they are part of the layer's key.
+ */
+function pipRun(index: PipIndex, mtime: number): PipRun {
+  return {
+    user: 'root',
+    env: {
+      PIP_BREAK_SYSTEM_PACKAGES: '1', PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1',
+      PIP_ROOT_USER_ACTION: 'ignore', SOURCE_DATE_EPOCH: String(mtime),
+    },
+    argv: ['python3', '-m', 'pip', 'install', '--no-cache-dir', ...pipIndexArgs(index), '--requirement', IMAGE_REQUIREMENTS_PATH],
+  };
+}
+
 /** The ordered layers of the image, each with its inputs, key and exact contents. */
 export function planBuildGraph(input: BuildGraphInput): BuildGraph {
   const mtime = input.sourceDateEpoch ?? 0;
@@ -173,6 +198,7 @@ export function planBuildGraph(input: BuildGraphInput): BuildGraph {
   const digest = input.baseImage.digest ?? base.digest ?? null;
   const imageId = input.baseImage.id ?? null;
   validateSources(input.sources);
+  validatePipIndex(input.pip ?? {});
   const labels = input.sources.map(sourceLabel);
   const addonsBySource = checkAddons(input, labels);
   const warnings = seriesWarnings(input, labels);
@@ -200,11 +226,7 @@ export function planBuildGraph(input: BuildGraphInput): BuildGraph {
     const loose = requirementLines.filter((l) => !isPinnedLine(l)).map((l) => l.split(/[[<>=!~;@ ]/)[0]);
     if (loose.length > 0) warnings.push(`Python requirements without an exact pin (a rebuild without cache may install other versions): ${loose.join(', ')}`);
     const files = [{path: IMAGE_REQUIREMENTS_PATH, sha256: sha256Hex(requirements), mode: 0o644, mtime, uid: 0, gid: 0} as const];
-    const run: PipRun = {
-      user: 'root',
-      env: {PIP_BREAK_SYSTEM_PACKAGES: '1', PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: String(mtime)},
-      argv: ['python3', '-m', 'pip', 'install', '--requirement', IMAGE_REQUIREMENTS_PATH],
-    };
+    const run = pipRun(input.pip ?? {}, mtime);
     push('python-deps', 'python-deps', {requirements: requirementLines, files, run}, {kind: 'python-deps', files, run});
   }
 

@@ -7,6 +7,7 @@ import {z} from 'zod';
 import {Secret} from '../secret.js';
 import {scheduleError} from '../backup/schedule-plan.js';
 import {timeZoneError} from '../backup/retention-calendar.js';
+import {pipIndexUrlProblem, pipTrustedHostProblem} from '../build/pip-index.js';
 import {duration, matching, secret, strict, text, wholeNumber} from './schema-helpers.js';
 
 export const ODOO_VERSIONS = ['16.0', '17.0', '18.0'] as const;
@@ -110,6 +111,31 @@ export const routerSection = strict({
 })
   .prefault({})
   .describe('the HTTP router in front of the environments');
+
+// ---------------------------------------------------------------- build
+const pipIndexUrl = z.string({error: 'expected an http(s) URL'}).superRefine((url, ctx) => {
+  const problem = pipIndexUrlProblem(url);
+  if (problem === undefined) return;
+  // A URL with credentials is not echoed (the message does not start with "expected", so no "found ...").
+  ctx.addIssue(problem.startsWith('carries credentials')
+    ? {code: 'custom', message: `a package index URL that ${problem}; serve the index to the build without credentials (e.g. a mirror on 127.0.0.1)`}
+    : {code: 'custom', message: `expected an http(s) URL of a package index (this one ${problem})`});
+});
+const pipTrustedHost = z.string({error: 'expected a host name or host:port'}).superRefine((host, ctx) => {
+  if (pipTrustedHostProblem(host) !== undefined) ctx.addIssue({code: 'custom', message: 'expected a host name or host:port'});
+});
+
+export const buildSection = strict({
+  pip: strict({
+    indexUrl: pipIndexUrl.optional().describe('package index replacing PyPI (pip --index-url), e.g. https://pypi.example.com/simple; no user:password@ (kept in the image history)'),
+    extraIndexUrls: z.array(pipIndexUrl).default([]).describe('more package indexes (pip --extra-index-url), in order; no credentials'),
+    trustedHosts: z.array(pipTrustedHost).default([]).describe('hosts (host or host:port) pip may use over plain HTTP or without a valid certificate (pip --trusted-host)'),
+  })
+    .prefault({})
+    .describe('where the image build installs the addons\' Python requirements from (default PyPI); part of the cache key of that layer'),
+})
+  .prefault({})
+  .describe('the image build (buildpack) of container providers');
 
 // ---------------------------------------------------------------- state
 const POSTGRES_URL_RE = /^postgres(?:ql)?:\/\/./;

@@ -19,6 +19,7 @@ import {matching, strict} from './schema-helpers.js';
 import {
   backupsSection,
   branchesSection,
+  buildSection,
   maskingSection,
   odooSection,
   policiesSection,
@@ -53,6 +54,7 @@ const configObject = strict({
   provider: providerSection,
   postgres: postgresSection,
   router: routerSection,
+  build: buildSection,
   state: stateSection,
   branches: branchesSection,
   backups: backupsSection,

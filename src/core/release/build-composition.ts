@@ -33,7 +33,7 @@ async function dockerOf(cfg: OdooShConfig) {
 /** The image builder of the configured engine. */
 async function imageBuilder(cfg: OdooShConfig, clock: Clock): Promise<ImageBuilder> {
   const {DockerImageBuilder} = await import('../../providers/docker/image-builder.js');
-  return new DockerImageBuilder({docker: await dockerOf(cfg), clock});
+  return new DockerImageBuilder({docker: await dockerOf(cfg), clock, pip: cfg.build.pip, network: cfg.provider.docker.network});
 }
 
 /**

@@ -2,11 +2,12 @@
  * `odoo-sh-next build`: the `build` run type and the service the command calls. The run resolves
  * the commit and the tags, has the image builder (Docker: src/providers/docker/image-builder.ts)
  * apply the build graph, and, with --env, records the release with its image on that environment.
- * Docker's output of every layer is recorded as run events (`run logs <id>`), so the run is the
- * build log.
+ * Docker's output of every layer is recorded as run events (`run logs <id>`), and kept, whether the
+ * build succeeds or fails, as the run's artifact `build.log` (`run artifacts <id> --name build.log`),
+ * which outlives the events' retention.
  */
 import type {Clock} from '../clock.js';
-import {NotFoundError} from '../errors.js';
+import {ConflictError, NotFoundError} from '../errors.js';
 import {validateSha} from '../env/git-ref.js';
 import {validateEnvName} from '../env/env-name.js';
 import type {AddonSourceConfig, ImageBuilder, ImageBuildOutcome} from '../build/image-build.js';
@@ -19,6 +20,19 @@ import type {EnvironmentRepository} from '../environments/environment-repository
 import {addonsArtifact, headCommit} from './release-artifact.js';
 import {releaseId} from './release-record.js';
 import type {ReleaseRepository} from './release-repository.js';
+
+/** The build's log kept as an artifact of its run. */
+export interface BuildLogRef {
+  /** The artifact id (`run artifacts <run> --name build.log` reads it). */
+  readonly artifact: string;
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  /** Only the last 8 MiB were kept. */
+  readonly truncated: boolean;
+}
+
+export const BUILD_LOG = 'build.log';
 
 export interface BuildLayerResult {
   /** `python-deps`, `addons:<source>` or `config` (the base image is not built). */
@@ -43,6 +57,8 @@ export interface BuildRunResult {
   readonly release: string | null;
   readonly env: string | null;
   readonly warnings: readonly string[];
+  /** The build's log (Docker's output), or null when it could not be kept (see warnings). */
+  readonly log: BuildLogRef | null;
 }
 
 export interface BuildDeps {
@@ -68,6 +84,7 @@ export interface ImageBuildDone {
   readonly references: readonly string[];
   readonly commit: string | null;
   readonly warnings: readonly string[];
+  readonly log: BuildLogRef | null;
 }
 
 /**
@@ -89,12 +106,34 @@ export async function buildImage(deps: BuildDeps, ctx: RunContext, opts: {readon
   }
   for (const w of warnings) await ctx.event('warn', w);
   const builder = await deps.builder();
-  const outcome = await ctx.phase('build', () => builder.build({
-    project: deps.project, projectRoot: deps.projectRoot, odooVersion: deps.odoo.version, baseImage: deps.odoo.image,
-    addons: deps.odoo.addons, repository, references, sourceDateEpoch: deps.sourceDateEpoch ?? 0,
-    event: (level, message, p) => ctx.event(level, message, p), signal: ctx.signal,
-  }));
-  return {outcome, references, commit, warnings: [...warnings, ...outcome.warnings]};
+  let outcome: ImageBuildOutcome;
+  try {
+    outcome = await ctx.phase('build', () => builder.build({
+      project: deps.project, projectRoot: deps.projectRoot, odooVersion: deps.odoo.version, baseImage: deps.odoo.image,
+      addons: deps.odoo.addons, repository, references, sourceDateEpoch: deps.sourceDateEpoch ?? 0,
+      event: (level, message, p) => ctx.event(level, message, p), signal: ctx.signal,
+    }));
+  } catch (err) {
+    await saveBuildLog(ctx).catch(() => undefined); // the build's own error is the one to report
+    throw err;
+  }
+  let log: BuildLogRef | null = null;
+  try {
+    log = await saveBuildLog(ctx);
+  } catch (err) {
+    if (err instanceof ConflictError) throw err; // the lease is lost: this attempt's result would be refused anyway
+    warnings.push(`the build log could not be kept as an artifact (${err instanceof Error ? err.message : String(err)}): its events remain in \`run logs ${ctx.run.id}\` until they are pruned`);
+  }
+  return {outcome, references, commit, warnings: [...warnings, ...outcome.warnings], log};
+}
+
+/** Keeps the events of the `build` phase as the run's artifact build.log and says so in an event. */
+async function saveBuildLog(ctx: RunContext): Promise<BuildLogRef> {
+  const saved = await ctx.saveLog(BUILD_LOG, {phase: 'build'});
+  const log = {artifact: saved.id, name: saved.name, sizeBytes: saved.sizeBytes, sha256: saved.sha256, truncated: saved.truncated};
+  await ctx.event('info', `build log kept (${saved.sizeBytes} bytes${saved.truncated ? ', last 8 MiB only' : ''}): odoo-sh-next run artifacts ${ctx.run.id} --name ${BUILD_LOG}`, {artifact: saved.id})
+    .catch(() => undefined);
+  return log;
 }
 
 /** Records the release a build made on an environment (its image id as the digest); returns the release id. */
@@ -133,7 +172,7 @@ export function buildRunType(deps: BuildDeps): RunTypeHandler {
       const result: BuildRunResult = {
         image: references[0]!, digest: outcome.imageId, tags: references,
         layers: layerResults(outcome), rebuilt: outcome.layers.filter((l) => !l.cached).length, commit, release, env,
-        warnings: built.warnings,
+        warnings: built.warnings, log: built.log,
       };
       return {...result};
     },

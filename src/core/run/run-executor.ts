@@ -3,6 +3,7 @@
  * handler a RunContext whose writes are fenced by (run, worker, attempt), and finish it. Used by
  * inline execution (`run create` without --detach) and by the runner alike.
  */
+import {AsyncLocalStorage} from 'node:async_hooks';
 import type {Clock} from '../clock.js';
 import {ConflictError, InterruptedError, isOdooShError, ProviderError, TimeoutError} from '../errors.js';
 import type {EventLevel, EventSink} from '../events.js';
@@ -149,7 +150,11 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
   if (outer?.signal.aborted) onOuterStop();
   else outer?.signal.addEventListener('abort', onOuterStop, {once: true});
 
-  let currentPhase: string | null = null;
+  // The phase of the code running now: each phase's async work carries its own, so events of two
+  // phases running at once (a backup's database and filestore) are tagged right, and a nested
+  // phase gives way to its parent's when it ends.
+  const phases = new AsyncLocalStorage<string>();
+  const currentPhase = () => phases.getStore() ?? null;
   const ctx: RunContext = {
     run,
     attempt: lease.attempt,
@@ -158,17 +163,16 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
     clock,
     logger,
     async event(level, message, payload) {
-      emit('message', level, message, currentPhase ?? undefined);
+      const phase = currentPhase();
+      emit('message', level, message, phase ?? undefined);
       try {
-        await repo.event(run.id, {level, message, payload: payload ?? {}, phase: currentPhase, lease});
+        await repo.event(run.id, {level, message, payload: payload ?? {}, phase, lease});
       } catch (err) {
         if (err instanceof ConflictError) logger.log('warn', 'event rejected: lease lost', {write: 'event', reason: err.message});
         throw err;
       }
     },
-    async phase(name, fn) {
-      const outerPhase = currentPhase;
-      currentPhase = name;
+    phase: (name, fn) => phases.run(name, async () => {
       const started = clock.now().getTime();
       emit('phase-start', 'info', name, name);
       try {
@@ -184,8 +188,14 @@ export async function executeRun(claimed: Run, opts: ExecuteOptions): Promise<Ex
           await repo.event(run.id, {level: 'error', message: `${name} failed: ${errorMessage(err)}`, phase: name, lease}).catch(() => undefined);
         }
         throw err;
-      } finally {
-        currentPhase = outerPhase;
+      }
+    }),
+    async saveLog(name, saveOpts) {
+      try {
+        return await repo.saveLog(lease, name, {phase: saveOpts?.phase ?? null});
+      } catch (err) {
+        if (err instanceof ConflictError) logger.log('warn', 'log rejected: lease lost', {write: 'log', reason: err.message});
+        throw err;
       }
     },
   };

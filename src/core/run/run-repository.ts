@@ -9,16 +9,20 @@ import {cancelRun} from '../store/queries/cancel-run.js';
 import {claimNextRun} from '../store/queries/claim-next-run.js';
 import {claimRun} from '../store/queries/claim-run.js';
 import {finishRun} from '../store/queries/finish-run.js';
+import {getArtifactContent} from '../store/queries/get-artifact-content.js';
 import {getRun} from '../store/queries/get-run.js';
 import {heartbeat} from '../store/queries/heartbeat.js';
 import type {Lease} from '../store/queries/lease.js';
+import {listRunArtifacts} from '../store/queries/list-run-artifacts.js';
 import {listRunEvents} from '../store/queries/list-run-events.js';
 import {listRuns} from '../store/queries/list-runs.js';
 import {pruneEvents} from '../store/queries/prune-events.js';
 import {queueRun} from '../store/queries/queue-run.js';
+import {recordRunLog} from '../store/queries/record-run-log.js';
 import {startRun} from '../store/queries/start-run.js';
 import {sweepExpiredRuns} from '../store/queries/sweep-expired-runs.js';
 import type {EventLevel} from '../events.js';
+import {artifactFromRow, savedLogFromRow, type RunArtifact, type SavedLog} from './run-artifacts.js';
 import {runEventFromRow, runFromRow, type Run, type RunEvent} from './run-record.js';
 import type {FinalState, RunState} from './run-state.js';
 
@@ -83,6 +87,19 @@ export class RunRepository {
     e: {level: EventLevel; message: string; payload?: Readonly<Record<string, unknown>>; phase?: string | null; lease?: Lease | null},
   ): Promise<string> {
     return appendEvent(this.db, {runId, level: e.level, message: e.message, payload: e.payload ?? {}, phase: e.phase ?? null, lease: e.lease ?? null});
+  }
+
+  /** Records the attempt's events (of one phase, when given) as the log artifact `name` (fenced: ConflictError once the lease is lost). */
+  async saveLog(lease: Lease, name: string, opts: {phase?: string | null | undefined; maxBytes?: number | undefined} = {}): Promise<SavedLog> {
+    return savedLogFromRow(await recordRunLog(this.db, lease, {name, phase: opts.phase ?? null, maxBytes: opts.maxBytes}));
+  }
+
+  async artifacts(runId: string): Promise<RunArtifact[]> {
+    return (await listRunArtifacts(this.db, {projectId: this.projectId, runId})).map(artifactFromRow);
+  }
+
+  artifactContent(artifactId: string): Promise<string | undefined> {
+    return getArtifactContent(this.db, {projectId: this.projectId, artifactId});
   }
 
   async finish(lease: Lease, status: FinalState, opts: {error?: string | null; result?: Readonly<Record<string, unknown>> | null} = {}): Promise<Run> {

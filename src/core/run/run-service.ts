@@ -12,6 +12,7 @@ import {ConflictError, UsageError} from '../errors.js';
 import type {EventSink} from '../events.js';
 import type {Logger} from '../logger.js';
 import {withTransaction} from '../store/pool.js';
+import {readRunArtifact, runArtifacts, type ArtifactRead, type RunArtifact} from './run-artifacts.js';
 import {executeRun} from './run-executor.js';
 import {runLogs, type LogsOptions} from './run-logs.js';
 import {parseRunId, type Run, type RunEvent} from './run-record.js';
@@ -146,6 +147,16 @@ export class RunService {
   logs(id: string, opts: LogsOptions = {}): AsyncIterable<RunEvent> {
     const runId = parseRunId(id);
     return runLogs({pool: this.deps.pool, repo: this.#repo, clock: this.deps.clock, logger: this.deps.logger}, runId, opts);
+  }
+
+  /** The artifacts of a run (its saved logs, reports...). */
+  async artifacts(id: string): Promise<RunArtifact[]> {
+    return runArtifacts(this.#repo, parseRunId(id));
+  }
+
+  /** One artifact of a run by name: its content (written to `out` when given), or where it lives. */
+  async readArtifact(id: string, name: string, out?: string | undefined): Promise<ArtifactRead> {
+    return readRunArtifact(this.#repo, parseRunId(id), name, out);
   }
 
   /** Cancels a queued run at once; a claimed or running run is stopped by its worker (cancelRequested). */

@@ -10,6 +10,7 @@ import type {EventLevel} from '../events.js';
 import type {Logger} from '../logger.js';
 import {doctorRunType} from '../doctor/doctor-run-type.js';
 import type {DoctorConfig} from '../doctor/doctor-checks.js';
+import type {SavedLog} from './run-artifacts.js';
 import type {Run} from './run-record.js';
 
 /** What a handler gets for one attempt of one run. */
@@ -27,11 +28,19 @@ export interface RunContext {
   readonly logger: Logger;
   /**
    * Runs fn as a named phase: "started", "done" (with its duration) or "failed" events are
-   * recorded, and events written inside carry the phase name.
+   * recorded, and events written by fn's async work carry the phase name (phases running at once
+   * each tag their own events; after a nested phase, its parent's name again).
    */
   phase<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Records an event of the run (fenced by the lease: ConflictError once another attempt owns it). */
   event(level: EventLevel, message: string, payload?: Readonly<Record<string, unknown>>): Promise<void>;
+  /**
+   * Keeps this attempt's events (only those of one phase, when given) as the run's log artifact
+   * `name` (`run artifacts <run> --name <name>`), which outlives the events' retention. Composed by
+   * the state database; only the last 8 MiB are kept; replaces an earlier attempt's log of that
+   * name. Fenced by the lease like event().
+   */
+  saveLog(name: string, opts?: {readonly phase?: string | undefined}): Promise<SavedLog>;
 }
 
 export interface RunTypeHandler {

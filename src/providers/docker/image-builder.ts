@@ -10,6 +10,9 @@
  *   and writing fails the build instead of caching content under the wrong key.
  * - Git sources are cloned once per commit under .odoo-sh-next/git/ (the commit pins the files).
  * - Docker's own build output becomes run events, one per line, tagged with the layer.
+ * - The python-deps layer runs pip (the RUN is planned in build-graph-plan.ts, with the index
+ *   settings of config build.pip); on a `network: host` project the builds use host networking,
+ *   so pip reaches an index or proxy on the host's loopback.
  */
 import {createHash} from 'node:crypto';
 import {lstat, mkdir, readdir, readFile, rename, rm} from 'node:fs/promises';
@@ -27,6 +30,7 @@ import {
 import type {BuiltLayer, ImageBuilder, ImageBuildOutcome, ImageBuildRequest} from '../../core/build/image-build.js';
 import {parseImageReference} from '../../core/build/image-tags.js';
 import {sha256Hex, type SourceFile} from '../../core/build/layer-key.js';
+import type {PipIndex} from '../../core/build/pip-index.js';
 import {parseManifest} from '../../core/build/odoo-manifest.js';
 import {tarEnd, tarHeader, tarOf, tarPadding} from '../../core/build/tar-format.js';
 
@@ -148,6 +152,14 @@ class ConflictDuringBuild extends ProviderError {
 export interface DockerImageBuilderDeps {
   readonly docker: Docker;
   readonly clock: Clock;
+  /** Where pip gets packages (config build.pip); default PyPI. */
+  readonly pip?: PipIndex | undefined;
+  /**
+   * The project's Docker network mode (provider.docker.network). `host`: builds run with host
+   * networking too, so pip reaches an index on the host's loopback (127.0.0.1); `bridge`: Docker's
+   * default build network.
+   */
+  readonly network?: 'host' | 'bridge' | undefined;
 }
 
 export class DockerImageBuilder implements ImageBuilder {
@@ -160,7 +172,7 @@ export class DockerImageBuilder implements ImageBuilder {
     const odooConfigText = renderImageOdooConfig(addonsPath);
     const graph = planBuildGraph({
       baseImage: {name: request.baseImage, id: base.Id}, odooVersion: request.odooVersion,
-      sources: sources.map((s) => s.source), addons, odooConfigText, sourceDateEpoch: request.sourceDateEpoch,
+      sources: sources.map((s) => s.source), addons, odooConfigText, sourceDateEpoch: request.sourceDateEpoch, pip: this.deps.pip,
     });
     const warnings = graph.warnings.filter((w) => !w.startsWith(`base image ${request.baseImage} is not pinned`));
     for (const w of warnings) await request.event('warn', w);
@@ -229,7 +241,9 @@ export class DockerImageBuilder implements ImageBuilder {
   async #dockerBuild(context: Buffer, {layer, tag}: {layer: string; tag: string}, log: (line: string) => Promise<void>, signal: AbortSignal): Promise<string> {
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.deps.docker.buildImage(Readable.from([context]), {t: tag, rm: true, forcerm: true, pull: false, abortSignal: signal});
+      stream = await this.deps.docker.buildImage(Readable.from([context]), {
+        t: tag, rm: true, forcerm: true, pull: false, abortSignal: signal, ...(this.deps.network === 'host' ? {networkmode: 'host'} : {}),
+      });
     } catch (err) {
       throw new ProviderError(`Docker engine: build of ${tag} failed to start: ${(err as Error).message}`, {retryable: true});
     }
@@ -244,7 +258,9 @@ export class DockerImageBuilder implements ImageBuilder {
         (event: {stream?: string; error?: string; aux?: {ID?: string}}) => {
           if (event.aux?.ID) id = event.aux.ID;
           if (event.error) failure = event.error;
-          for (const line of (event.stream ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')) {
+          // The classic builder colours a step's stderr (ESC[91m ... ESC[0m): events get plain text.
+          const text = (event.stream ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+          for (const line of text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '')) {
             lines.push(line);
             pending = pending.then(() => log(line));
           }
@@ -260,7 +276,9 @@ export class DockerImageBuilder implements ImageBuilder {
       // last one, which prunes its untagged parents down to our tagged parent layer.
       const steps = lines.map((l) => /^ ---> ([0-9a-f]{12})$/.exec(l)?.[1]).filter((id): id is string => id !== undefined).slice(1);
       if (steps.length > 0) await this.deps.docker.getImage(steps.at(-1)!).remove().catch(() => undefined);
-      throw new ProviderError(`layer ${layer}: docker build failed: ${failure.trim()}`, {
+      // pip says why on its last "ERROR:" line (no matching version, index unreachable...).
+      const why = lines.findLast((l) => l.startsWith('ERROR: '));
+      throw new ProviderError(`layer ${layer}: docker build failed: ${failure.trim()}${why === undefined ? '' : ` (${why})`}`, {
         data: {layer, output: lines.slice(-20)}, actions: ['odoo-sh-next run logs <run id> shows the whole build output'],
       });
     }

@@ -12,6 +12,7 @@ import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
 import type {BuildResult} from '../../../src/commands/build.js';
+import type {RunArtifactsResult} from '../../../src/commands/run/artifacts.js';
 import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
 import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
 import {docker, ensureTestImages, ODOO_IMAGE} from '../../helpers/docker.js';
@@ -87,6 +88,16 @@ describe('build on the Docker engine', () => {
     expect(rows).toEqual([{image_digest: first.digest, commit: SHA}]);
     const events = await db.pool.query<{message: string}>('select message from ops.run_events where run_id = $1 order by id', [first.run]);
     expect(events.rows.map((e) => e.message)).toContain('Step 3/3 : ADD layer.tar /');
+    // Docker's output is kept as the run's artifact build.log (it outlives the events' retention).
+    expect(first.log).toMatchObject({name: 'build.log', truncated: false});
+    const listed = await runCli<RunArtifactsResult>(['run', 'artifacts', first.run, '--json'], {cwd: project.dir});
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect(listed.json.result!.artifacts.map((a) => [a.id, a.kind, a.name, a.sizeBytes, a.sha256])).toEqual([
+      [first.log!.artifact, 'log', 'build.log', first.log!.sizeBytes, first.log!.sha256],
+    ]);
+    const read = await runCli<RunArtifactsResult>(['run', 'artifacts', first.run, '--name', 'build.log', '--json'], {cwd: project.dir});
+    expect(read.json.result!.content).toMatch(/^\S+Z INFO \[build\] build started\n/);
+    expect(read.json.result!.content).toContain(' INFO [build] Step 3/3 : ADD layer.tar /\n');
     const conf = await docker(['run', '--rm', '--entrypoint', 'cat', first.digest, '/etc/odoo/odoo.conf']);
     expect(conf).toMatch(/^addons_path = \/opt\/odoo-sh\/addons\/path-[0-9a-f]{12},\/opt\/odoo-sh\/addons\/path-[0-9a-f]{12}$/m);
   });
@@ -141,6 +152,11 @@ describe('build on the Docker engine', () => {
     expect(res.exitCode).toBe(6);
     // The test base image has no Python: the pip step fails (exit 127) and nothing is tagged for it.
     expect(res.json.error?.message).toMatch(/layer python-deps: docker build failed: .*non-zero code: 127/);
+    // The failed build's log is kept too, and the command says where.
+    const {rows: [failed]} = await db.pool.query<{id: string}>(`select id::text from ops.runs where type = 'build' order by id desc limit 1`);
+    expect(res.json.warnings).toContain(`the build log is kept: odoo-sh-next run artifacts ${failed!.id} --name build.log`);
+    const failedLog = await runCli<RunArtifactsResult>(['run', 'artifacts', failed!.id, '--name', 'build.log', '--json'], {cwd: project.dir});
+    expect(failedLog.json.result!.content).toMatch(/ERROR \[build\] build failed: layer python-deps: docker build failed/);
     const dangling = await docker(['images', '-a', '-q', '--filter', 'dangling=true', '--filter', `label=odoo-sh.project=${PROJECT}`]);
     expect(dangling.trim()).toBe('');
     await rm(join(project.dir, 'addons-a/sale_ext/requirements.txt'));

@@ -50,8 +50,11 @@ describe('planBuildGraph', () => {
       files: [{path: '/opt/odoo-sh/requirements.txt', sha256: sha(graph.requirements), mode: 0o644, ...meta}],
       run: {
         user: 'root',
-        env: {PIP_BREAK_SYSTEM_PACKAGES: '1', PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', SOURCE_DATE_EPOCH: '1700000000'},
-        argv: ['python3', '-m', 'pip', 'install', '--requirement', '/opt/odoo-sh/requirements.txt'],
+        env: {
+          PIP_BREAK_SYSTEM_PACKAGES: '1', PIP_NO_CACHE_DIR: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1',
+          PIP_ROOT_USER_ACTION: 'ignore', SOURCE_DATE_EPOCH: '1700000000',
+        },
+        argv: ['python3', '-m', 'pip', 'install', '--no-cache-dir', '--requirement', '/opt/odoo-sh/requirements.txt'],
       },
     });
     expect(git?.contents).toEqual({

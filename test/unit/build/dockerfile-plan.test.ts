@@ -44,7 +44,7 @@ describe('renderDockerfile', () => {
         `FROM odoo:17.0@${BASE_DIGEST}`,
         `ADD ${layerTarName(deps!)} /`,
         'USER root',
-        'RUN ["env","PIP_BREAK_SYSTEM_PACKAGES=1","PIP_DISABLE_PIP_VERSION_CHECK=1","PIP_NO_CACHE_DIR=1","SOURCE_DATE_EPOCH=0","python3","-m","pip","install","--requirement","/opt/odoo-sh/requirements.txt"]',
+        'RUN ["env","PIP_BREAK_SYSTEM_PACKAGES=1","PIP_DISABLE_PIP_VERSION_CHECK=1","PIP_NO_CACHE_DIR=1","PIP_NO_INPUT=1","PIP_ROOT_USER_ACTION=ignore","SOURCE_DATE_EPOCH=0","python3","-m","pip","install","--no-cache-dir","--requirement","/opt/odoo-sh/requirements.txt"]',
         'USER odoo',
         `ADD ${layerTarName(g!)} /`,
         `ADD ${layerTarName(a!)} /`,

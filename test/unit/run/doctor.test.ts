@@ -89,6 +89,9 @@ function fakeContext(): {ctx: RunContext; events: {level: string; message: strin
     async event(level, message) {
       events.push({level, message, phase});
     },
+    async saveLog(name) {
+      return {id: '1', name, sizeBytes: 0, sha256: '', truncated: false};
+    },
   };
   return {ctx, events};
 }
