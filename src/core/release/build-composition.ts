@@ -22,7 +22,7 @@ export interface BuildServices {
 }
 
 /** The Docker client of the configured engine: the provider's socket (or SSH for ssh-host). */
-async function dockerOf(cfg: OdooShConfig) {
+export async function dockerOf(cfg: OdooShConfig) {
   const {dockerClient} = await import('../../providers/docker/transport.js');
   const ssh = cfg.provider.name === 'ssh-host' ? cfg.provider.ssh : undefined;
   return ssh
