@@ -5,9 +5,12 @@
 //            (the faster), plus `tar -c | zstd -T2` of the filestore              target >= 0.9
 //   restore  `backups restore ID --yes` vs `pg_restore -j2` of the raw directory dump into a new
 //            database + `zstd -d | tar -x` of the filestore into a new folder       target >= 0.9
-//   clone    the clone's database copy (dumpToDirectory + restoreFromDirectory of a live source)
-//            vs raw `pg_dump -Fd -j2` + `pg_restore -j2`; `CREATE DATABASE ... TEMPLATE` of an
-//            idle copy printed as the floor                                         target >= 0.9
+//   clone    `db clone --from production --to staging-bench` (CLI wall: live copy, filestore,
+//            identity, neutralization, masking of res_partner, Odoo start; its phases printed) of a
+//            production deployed and loaded with the bench's backup, vs raw `pg_dump -Fd -j2` +
+//            `pg_restore -j2` of the same database; the copy step alone (dumpToDirectory +
+//            restoreFromDirectory) as a second row; `CREATE DATABASE ... TEMPLATE` of an idle copy
+//            printed as the floor                                                   target >= 0.9
 //   masking  maskWithClient (name, email, phone, street, vat of res_partner) vs one hand-written
 //            UPDATE of the same columns with md5() on an identical copy             target: no slower
 //   RSS      peak RSS of `backups create` (/usr/bin/time -v, else VmHWM polling) at 1/10 of the
@@ -30,7 +33,8 @@ import {ROOT, fmt, load, log, printTable, row} from '../lib/common.mjs';
 const SCALE = Number(process.env.BENCH_DATA_SCALE ?? '1');
 const ODOO_BIN = process.env.ODOO_BIN || join(ROOT, 'test', 'fixtures', 'odoo-standin', 'odoo-bin');
 const TIME = '/usr/bin/time';
-const env = {...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`};
+// BENCH_SALT: the masking salt of the clone's rules file (a salt must come from the environment).
+const env = {...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, BENCH_SALT: 'bench-salt-0123456789'};
 const MB = 1024 * 1024;
 const RSS_LIMIT_MB = 150;
 
@@ -242,6 +246,36 @@ async function grow(c, filestore, fromScale, toScale) {
     `(files ${fmt(filesMs / 1000, 1)} s, rows ${fmt(rowsMs / 1000, 1)} s, vacuum analyze ${fmt((performance.now() - t1) / 1000, 1)} s)`);
 }
 
+/** Masking rules for res_partner: the five PII columns faked, every other text column kept. */
+async function maskingYaml(client, saltLine) {
+  const strategies = {name: 'fake-name', email: 'fake-email', phone: 'fake-phone', street: 'fake-street', vat: 'fake-vat'};
+  const {rows: textCols} = await client.query(
+    `select column_name from information_schema.columns where table_schema = 'public' and table_name = 'res_partner'
+        and data_type in ('character varying', 'text', 'character') order by ordinal_position`);
+  return [saltLine, 'maskedDomains: [example.invalid]', 'rules:', '  - table: res_partner', '    columns:',
+    ...textCols.map(({column_name: col}) => `      ${col}: ${strategies[col] ?? 'keep'}`)].join('\n');
+}
+
+/** "identity 0.0 s, neutralize 0.2 s, mask 7.1 s": the clone's prepare phase split by its events. */
+async function prepareSplit(cwd, result) {
+  try {
+    const {json} = await cli(cwd, ['run', 'logs', result.json.result.run.id]);
+    const at = (re) => {
+      const e = json.result.events.find((x) => re.test(x.message));
+      return e ? Date.parse(e.at) : null;
+    };
+    const start = at(/^prepare started/);
+    const identity = at(/^new database identity/);
+    const neutralized = at(/ neutralized \(/);
+    const masked = at(/ masked and scanned|^no masking rules/);
+    if ([start, identity, neutralized, masked].includes(null)) return {text: 'prepare split unavailable', ms: null};
+    const ms = {identity: identity - start, neutralize: neutralized - identity, mask: masked - neutralized};
+    return {text: `identity ${fmt(ms.identity / 1000, 1)} s, neutralize ${fmt(ms.neutralize / 1000, 1)} s, mask ${fmt(ms.mask / 1000, 1)} s`, ms};
+  } catch (err) {
+    return {text: `prepare split unavailable: ${err.message}`, ms: null};
+  }
+}
+
 // ------------------------------------------------------------------ the bench
 
 export async function run() {
@@ -360,28 +394,56 @@ export async function run() {
     await rm(rawFs, {recursive: true, force: true});
     log(`  (dropped the previous database ${previous} and the raw restore)`);
 
-    // --- 3. live clone: the clone's database copy vs raw dump -Fd -j2 + restore -j2
+    // --- 3. clone: the real `db clone` of a production env holding this data vs raw dump -Fd -j2 + restore -j2
+    // Production is deployed, then given the bench's data the CLI's own way (the backup restored into
+    // it, with its safety backup): `db clone` copies production only. Masking rules cover res_partner
+    // (as a staging clone of a real production would be masked), salt from BENCH_SALT.
+    const deployed = await cli(dir, ['deploy', '--env', 'production', '--yes']);
+    const intoProduction = await cli(dir, ['backups', 'restore', backupId, '--to-env', 'production', '--yes']);
+    const prodDb = intoProduction.json.result.restore.database;
+    log(`  production deployed (${fmt(deployed.ms / 1000, 1)} s) and loaded with the backup (${fmt(intoProduction.ms / 1000, 1)} s, into ${prodDb})`);
+    const pc = await connect(prodDb);
+    await writeFile(join(dir, 'masking.yaml'), `${await maskingYaml(pc, 'salt: ${BENCH_SALT}')}\n`);
+    await pc.end();
+    await writeFile(configFile, (await readFile(configFile, 'utf8')).replace(/^masking: \{\}$/m, 'masking: {rules: ./masking.yaml}'));
+    const staging = 'staging-bench';
+    const connected = Number((await admin.query('select count(*) as n from pg_stat_activity where datname = $1', [prodDb])).rows[0].n);
+    const clone = await cli(dir, ['db', 'clone', '--from', 'production', '--to', staging]);
+    const clonePhases = await phases(dir, clone);
+    const cloneSplit = await prepareSplit(dir, clone);
+    const cloneResult = clone.json.result;
+
+    // The clone's copy step alone (staging-database.ts from dist/), on the same production database.
     const {createServices} = await load('cli/services');
     const {dumpToDirectory, restoreFromDirectory} = await load('core/clone/staging-database');
     const {dumpRestoreMode} = await load('core/clone/clone-plan');
     services = createServices({cwd: dir, logLevel: 'error', json: true, stderr: () => undefined, warn: () => undefined, signal: ac.signal});
     const provider = await services.provider();
-    const handle = await provider.database(envName, ac.signal);
+    const handle = await provider.database('production', ac.signal);
     const mode = dumpRestoreMode({toolsSeeScratch: true, cpus: 2});
-    const connected = Number((await admin.query('select count(*) as n from pg_stat_activity where datname = $1', [database])).rows[0].n);
     const t0 = performance.now();
-    await dumpToDirectory({handle, database}, mode, join(work, 'clone.dir'), ac.signal);
+    await dumpToDirectory({handle, database: prodDb}, mode, join(work, 'clone.dir'), ac.signal);
     await restoreFromDirectory({handle, database: 'bench_clone_project'}, {mode, dir: join(work, 'clone.dir'), sourceOwner: 'odoo'}, ac.signal);
     const cloneMs = performance.now() - t0;
-    const rawClone = await sh(`${bin('pg_dump')} ${pgArgs} -Fd -j2 -Z0 -f ${q(join(work, 'rawclone.dir'))} -d ${q(database)} && ` +
+    const rawClone = await sh(`${bin('pg_dump')} ${pgArgs} -Fd -j2 -Z0 -f ${q(join(work, 'rawclone.dir'))} -d ${q(prodDb)} && ` +
       `${bin('createdb')} ${pgArgs} -O odoo bench_clone_raw && ${bin('pg_restore')} ${pgArgs} -j2 --exit-on-error -d bench_clone_raw ${q(join(work, 'rawclone.dir'))}`);
     const floor = await sh(`${bin('createdb')} ${pgArgs} -O odoo -T bench_clone_raw bench_clone_floor`);
-    log(`  clone (source live, ${connected} session(s) on it): project copy ${fmt(cloneMs / 1000, 1)} s (mode ${JSON.stringify(mode)}); raw pg_dump -Fd -j2 + pg_restore -j2 ${fmt(rawClone.ms / 1000, 1)} s; template copy of an idle copy ${fmt(floor.ms / 1000, 1)} s`);
-    rows.push(row({metric: 'live clone database copy', unit: 's', project: cloneMs / 1000, raw: rawClone.ms / 1000, ratio: rawClone.ms / cloneMs, target: '>= 0.9 (raw/project)',
+    const s = clonePhases.spans ?? {};
+    const copyMs = (s.snapshot ?? 0) + (s.database ?? 0);
+    log(`  clone (production live, ${connected} session(s) on it): db clone ${fmt(clone.ms / 1000, 1)} s wall (${cloneResult.strategy}, ${cloneResult.copiedFrom}); ` +
+      `raw pg_dump -Fd -j2 + pg_restore -j2 ${fmt(rawClone.ms / 1000, 1)} s; template copy of an idle copy ${fmt(floor.ms / 1000, 1)} s`);
+    log(`    db clone phases: database copy (snapshot + database) ${fmt(copyMs / 1000, 1)} s, filestore ${fmt((s.filestore ?? 0) / 1000, 1)} s, ` +
+      `${cloneSplit.text}, start + health ${fmt(((s.start ?? 0) + (s.health ?? 0)) / 1000, 1)} s, cleanup ${fmt((s.cleanup ?? 0) / 1000, 1)} s; ${clonePhases.text}`);
+    log(`    copy step alone (dumpToDirectory + restoreFromDirectory, mode ${JSON.stringify(mode)}): ${fmt(cloneMs / 1000, 1)} s`);
+    rows.push(row({metric: 'db clone --from production (CLI wall)', unit: 's', project: clone.ms / 1000, raw: rawClone.ms / 1000, ratio: rawClone.ms / clone.ms, target: '>= 0.9 (raw/project)',
+      pass: rawClone.ms / clone.ms >= 0.9,
+      note: `the whole staging build: copy of the live database (${fmt(copyMs / 1000, 1)} s) and filestore, new identity, neutralization, masking of res_partner, Odoo start and health; raw = pg_dump -Fd -j2 + pg_restore -j2 of the same database (copy only), ${connected} session(s) on it`}));
+    rows.push(row({metric: 'clone database copy step alone', unit: 's', project: cloneMs / 1000, raw: rawClone.ms / 1000, ratio: rawClone.ms / cloneMs, target: '>= 0.9 (raw/project)',
       pass: rawClone.ms / cloneMs >= 0.9,
-      note: `\`db clone\` needs a production source, which the CLI cannot create yet: measured its copy step (staging-database.ts dumpToDirectory + restoreFromDirectory from dist/) on the preview env's database, Odoo up, ${connected} session(s) on it`}));
+      note: 'staging-database.ts dumpToDirectory + restoreFromDirectory (from dist/) of the production database, Odoo up on it'}));
     rows.push(row({metric: 'clone floor: CREATE DATABASE ... TEMPLATE (idle source)', unit: 's', project: cloneMs / 1000, raw: floor.ms / 1000, target: 'floor (informational)', pass: 'info'}));
-    details.clone = {projectMs: cloneMs, rawMs: rawClone.ms, templateMs: floor.ms, mode, sourceSessions: connected};
+    details.clone = {cliMs: clone.ms, phasesMs: clonePhases.spans, runMs: clonePhases.runMs, prepareMs: cloneSplit.ms, strategy: cloneResult.strategy,
+      copyStepMs: cloneMs, rawMs: rawClone.ms, templateMs: floor.ms, mode, sourceSessions: connected};
     await admin.query('drop database if exists bench_clone_project with (force)');
     await rm(join(work, 'clone.dir'), {recursive: true, force: true});
     await rm(join(work, 'rawclone.dir'), {recursive: true, force: true});
@@ -394,12 +456,7 @@ export async function run() {
     await admin.query('create database bench_mask_raw template bench_clone_raw owner odoo');
     await admin.query('drop database if exists bench_clone_raw with (force)');
     const mp = await connect('bench_mask_project');
-    const strategies = {name: 'fake-name', email: 'fake-email', phone: 'fake-phone', street: 'fake-street', vat: 'fake-vat'};
-    const {rows: textCols} = await mp.query(
-      `select column_name from information_schema.columns where table_schema = 'public' and table_name = 'res_partner'
-          and data_type in ('character varying', 'text', 'character') order by ordinal_position`);
-    const yaml = ['salt: ${BENCH_SALT}', 'maskedDomains: [example.invalid]', 'rules:', '  - table: res_partner', '    columns:',
-      ...textCols.map(({column_name: col}) => `      ${col}: ${strategies[col] ?? 'keep'}`)].join('\n');
+    const yaml = await maskingYaml(mp, 'salt: ${BENCH_SALT}');
     const rules = parseMaskingRules(yaml, {variables: {BENCH_SALT: 'bench-salt-0123456789'}, readFile: () => '', baseDir: dir, source: 'bench masking rules'});
     const marks = [];
     const tm = performance.now();
@@ -437,8 +494,12 @@ export async function run() {
   } finally {
     await services?.close().catch(() => undefined);
     await admin?.end().catch(() => undefined);
-    await runTimed(process.execPath, [join(ROOT, 'bin', 'run.js'), 'down'], {cwd: dir, allowFail: true}).catch(() => undefined);
-    await rm(dir, {recursive: true, force: true});
+    if (process.env.BENCH_DATA_KEEP === '1') {
+      log(`  BENCH_DATA_KEEP=1: the project stays in ${dir} (\`node bin/run.js down\` there, then remove it)`);
+    } else {
+      await runTimed(process.execPath, [join(ROOT, 'bin', 'run.js'), 'down'], {cwd: dir, allowFail: true}).catch(() => undefined);
+      await rm(dir, {recursive: true, force: true});
+    }
   }
 }
 

@@ -3,7 +3,8 @@
  *   fetch       open the source, record the restore, download and check what loading needs
  *   database    load a NEW database `<env db>_r<id>`
  *   filestore   restore the filestore into that database's own (new) folder, at the same time as
- *               fetch + database, hashing every file (sha1, sha256) from the stream it extracts
+ *               fetch + database, hashing every file (sha1, for the attachment check) from the
+ *               stream it extracts; the archive's sha256 is checked against the manifest at its end
  *   verify      attachments' files and sha1, modules, the backup's file list
  *   prepare     cross-environment data: neutralization and masking, like a clone
  *   safety-backup  production targets: a backup of what is about to be replaced

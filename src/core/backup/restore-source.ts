@@ -5,8 +5,9 @@
  */
 import {execa} from 'execa';
 import {join} from 'node:path';
-import {PassThrough, Writable, type Readable} from 'node:stream';
+import {PassThrough, Writable, type Readable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
+import zlib from 'node:zlib';
 import {InterruptedError, ProviderError} from '../errors.js';
 import {HashingStream} from '../storage/hashing-stream.js';
 import type {DatabaseHandle} from '../../providers/provider.js';
@@ -23,7 +24,7 @@ export interface GuardedTar {
   readonly stream: Readable;
   readonly done: Promise<void>;
   /**
-   * The files the stream carried (size, sha1, sha256 of each), once done resolved: read from the
+   * The files the stream carried (size and sha1 of each), once done resolved: read from the
    * very bytes handed to the extraction, so a restore checks attachments without re-reading them.
    */
   readonly files?: () => ReadonlyMap<string, IndexedFile>;
@@ -58,10 +59,20 @@ export const corruptPart = (part: BackupPartName, detail: string, backup: string
   });
 
 /**
+ * zlib's zstd decoder (Node >= 22.15), or null. It decodes on libuv's thread pool (another core),
+ * and saves the two pipe hops (to and from a `zstd -d` child) that each byte would otherwise take.
+ */
+function nodeZstdDecompress(): (Transform & {readonly bytesWritten: number}) | null {
+  const create = (zlib as unknown as {createZstdDecompress?: (o: {chunkSize: number}) => Transform & {readonly bytesWritten: number}}).createZstdDecompress;
+  return typeof create === 'function' ? create({chunkSize: 256 * 1024}) : null;
+}
+
+/**
  * Pipes raw (optionally zstd-compressed) tar bytes through the ratio meter and tarGuard; the
  * returned stream is plain tar. onEnd runs after the last byte (e.g. checks a part's sha256).
- * Decompression runs in the zstd binary (a child process: another core, no copy in this heap);
- * with `index`, every file of the validated stream is hashed (sha1 + sha256) on the way.
+ * Decompression runs in zlib's zstd decoder (on the thread pool), else in the zstd binary (a
+ * child process); with `index`, every file of the validated stream gets its sha1 on the way
+ * (what attachments are checked against; the part's sha256, checked by onEnd, covers every byte).
  */
 export function guardTar(raw: Readable, opts: {
   readonly zstd: boolean;
@@ -74,7 +85,8 @@ export function guardTar(raw: Readable, opts: {
   const meter = new ExpansionMeter(opts.limits ?? DEFAULT_LIMITS);
   const ac = new AbortController();
   const signal = AbortSignal.any([opts.signal, ac.signal]);
-  const indexer = opts.index ? new TarIndexer(undefined, {withSha1: true}) : null;
+  // sha1 only: attachments are checked by it; every byte's integrity is the archive sha256's job.
+  const indexer = opts.index ? new TarIndexer(undefined, {withSha1: true, withSha256: false}) : null;
   const out = new PassThrough({highWaterMark: 256 * 1024});
   // The consumer (e.g. GNU tar) may stop reading after the end-of-archive blocks: the source is
   // still read to its end (its sha256 covers every byte), what the consumer no longer wants is dropped.
@@ -106,7 +118,16 @@ export function guardTar(raw: Readable, opts: {
   for (const s of [raw, ...front]) s.on('error', () => undefined);
   const run = pipeline as (...a: unknown[]) => Promise<void>;
   let done: Promise<void>;
-  if (opts.zstd) {
+  const inProcess = opts.zstd ? nodeZstdDecompress() : null;
+  if (inProcess) {
+    // One frame, as `zstd` writes it: bytes after it would be ignored by the decoder, so they fail.
+    const checkConsumed = () => {
+      if (inProcess.bytesWritten !== meter.compressed) {
+        throw new ProviderError(`filestore archive: ${meter.compressed - inProcess.bytesWritten} byte(s) after the end of its zstd frame`);
+      }
+    };
+    done = run(raw, ...front, inProcess, tarGuard({meter}), forward, {signal}).then(checkConsumed);
+  } else if (opts.zstd) {
     const z = spawnZstd(['-d'], signal, 'filestore archive');
     const fed = run(raw, ...front, z.stdin, {signal});
     const read = run(z.stdout, tarGuard({meter}), forward, {signal});

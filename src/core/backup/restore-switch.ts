@@ -63,7 +63,7 @@ export async function switchEnvironment(input: SwitchInput): Promise<SwitchResul
     started = await provider.startRelease({
       env, envType: input.envType, release: input.release, launchId: input.launchId, database: input.newDatabase, code: input.code,
     }, signal);
-    await waitHealthy(provider, started, {timeoutMs: input.healthTimeoutMs, clock: input.clock, signal});
+    await waitHealthy(provider, started, {timeoutMs: input.healthTimeoutMs, intervalMs: 100, clock: input.clock, signal});
     await smokeLogin(started.url, signal);
     url = (await provider.route(env, started, signal)).url;
     routed = true;

@@ -225,37 +225,54 @@ export function tarGuard(opts: TarGuardOptions = {}): Transform & {readonly entr
     }
   };
 
+  // Bytes are passed on as slices of the chunks they came in (no copy): only a header block split
+  // across two chunks is joined (512 bytes). A chunk is passed on only once all of its headers are
+  // validated, so a refused header (and whatever came with it in its chunk) is never passed on.
   const guard = new Transform({
+    highWaterMark: 256 * 1024,
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       try {
-        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        const out: Buffer[] = [];
-        while (pending.length > 0) {
+        let buf = chunk;
+        let at = 0;
+        if (pending.length > 0) {
+          // The rest of a split header block: validated on its own, before the chunk's other bytes.
+          const need = BLOCK - pending.length;
+          if (chunk.length < need) {
+            pending = Buffer.concat([pending, chunk]);
+            return cb();
+          }
+          const block = Buffer.concat([pending, chunk.subarray(0, need)]);
+          pending = Buffer.alloc(0);
+          header(block); // throws before the block is passed on
+          this.push(block);
+          if (dataLeft === 0 && meta) endMeta();
+          buf = chunk.subarray(need);
+        }
+        while (at < buf.length) {
           if (ended) {
-            out.push(pending);
-            pending = Buffer.alloc(0);
+            at = buf.length;
           } else if (dataLeft > 0) {
-            const n = Math.min(dataLeft, pending.length);
-            const part = pending.subarray(0, n);
+            const n = Math.min(dataLeft, buf.length - at);
             if (meta) {
               const m = meta as {chunks: Buffer[]; got: number};
-              m.chunks.push(part);
+              m.chunks.push(Buffer.from(buf.subarray(at, at + n)));
               m.got += n;
             }
-            out.push(part);
-            pending = pending.subarray(n);
+            at += n;
             dataLeft -= n;
             meter.add(n, current);
             if (dataLeft === 0 && meta) endMeta();
-          } else if (pending.length >= BLOCK) {
-            const block = pending.subarray(0, BLOCK);
-            header(block); // throws before the block is passed on
-            out.push(block);
-            pending = pending.subarray(BLOCK);
+          } else if (buf.length - at >= BLOCK) {
+            header(buf.subarray(at, at + BLOCK)); // throws before anything of this chunk is passed on
+            at += BLOCK;
             if (dataLeft === 0 && meta) endMeta();
-          } else break;
+          } else {
+            pending = Buffer.from(buf.subarray(at));
+            break;
+          }
         }
-        if (out.length) this.push(Buffer.concat(out));
+        const end = buf.length - pending.length;
+        if (end > 0) this.push(buf.subarray(0, end));
         cb();
       } catch (err) {
         cb(err as Error);

@@ -12,6 +12,7 @@
  */
 import {createHash, type Hash} from 'node:crypto';
 import {Writable} from 'node:stream';
+import {InternalError} from '../errors.js';
 import type {FilestoreEntry} from './backup-manifest.js';
 import {releaseStreamBuffers} from '../storage/hashing-stream.js';
 
@@ -85,7 +86,11 @@ function parsePax(body: Buffer): {path?: string; linkpath?: string; size?: numbe
   return out;
 }
 
-export interface IndexedFile extends FilestoreEntry {
+export interface IndexedFile {
+  readonly path: string;
+  readonly size: number;
+  /** sha256 (hex) of the content, unless `withSha256: false`. */
+  readonly sha256?: string;
   /** sha1 (hex) of the content, with `withSha1` only. */
   readonly sha1?: string;
 }
@@ -93,12 +98,19 @@ export interface IndexedFile extends FilestoreEntry {
 export interface TarIndexerOptions {
   /** Also compute each file's sha1 (Odoo names attachment files by it). */
   readonly withSha1?: boolean;
+  /**
+   * Compute each file's sha256 (default true). A restore turns it off: the archive's own sha256
+   * (checked against the manifest before anything switches) already proves every byte of every file.
+   */
+  readonly withSha256?: boolean;
 }
 
 interface Current {
   readonly path: string;
   readonly type: string;
   readonly size: number;
+  /** Whether the entry is a file whose digests are recorded. */
+  readonly file: boolean;
   readonly hash: Hash | null;
   readonly sha1: Hash | null;
 }
@@ -109,6 +121,7 @@ export class TarIndexer extends Writable {
   readonly others: {readonly path: string; readonly type: string}[] = [];
   readonly #problems: string[] = [];
   readonly #withSha1: boolean;
+  readonly #withSha256: boolean;
   #directories = 0;
   /** Bytes of a header block read so far (a header split across chunks). */
   readonly #header = Buffer.alloc(BLOCK);
@@ -128,6 +141,7 @@ export class TarIndexer extends Writable {
   constructor(private readonly onFile?: (entry: IndexedFile) => void, opts: TarIndexerOptions = {}) {
     super({highWaterMark: 256 * 1024});
     this.#withSha1 = opts.withSha1 ?? false;
+    this.#withSha256 = opts.withSha256 ?? true;
   }
 
   /** Archive-level problems (truncation, invalid headers...). An empty archive (zero blocks only) has none. */
@@ -141,9 +155,11 @@ export class TarIndexer extends Writable {
     return problems;
   }
 
-  /** Files in path order. */
-  get files(): IndexedFile[] {
-    return [...this.#files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  /** Files in path order, as the manifest lists them (an indexer made with `withSha256: false` has none). */
+  get files(): (IndexedFile & FilestoreEntry)[] {
+    if (!this.#withSha256) throw new InternalError('TarIndexer.files needs withSha256');
+    return [...this.#files.values()]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) as (IndexedFile & FilestoreEntry)[];
   }
 
   /** Files by path (insertion order). */
@@ -244,8 +260,8 @@ export class TarIndexer extends Writable {
   #finishEntry(): void {
     const c = this.#current!;
     this.#current = null;
-    if (!c.hash) return;
-    this.#record({path: c.path, size: c.size, sha256: c.hash.digest('hex'), ...(c.sha1 ? {sha1: c.sha1.digest('hex')} : {})});
+    if (!c.file) return;
+    this.#record({path: c.path, size: c.size, ...(c.hash ? {sha256: c.hash.digest('hex')} : {}), ...(c.sha1 ? {sha1: c.sha1.digest('hex')} : {})});
   }
 
   #onHeader(block: Buffer): void {
@@ -286,18 +302,21 @@ export class TarIndexer extends Writable {
     const dataSize = type === '5' || type === '1' || type === '2' ? 0 : size;
     if (type === '5' || path === '') {
       this.#directories++;
-      this.#current = {path, type, size: dataSize, hash: null, sha1: null};
+      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null};
     } else if (type === '1') {
       const linkpath = ext.linkpath ?? field(block, 157, 100);
       const target = this.#files.get(normalizeTarPath(linkpath));
       if (target) this.#record({...target, path});
       else this.others.push({path, type: `hard link to a missing ${linkpath}`});
-      this.#current = {path, type, size: 0, hash: null, sha1: null};
+      this.#current = {path, type, size: 0, file: false, hash: null, sha1: null};
     } else if (FILE_TYPES.has(type)) {
-      this.#current = {path, type, size: dataSize, hash: createHash('sha256'), sha1: this.#withSha1 ? createHash('sha1') : null};
+      this.#current = {
+        path, type, size: dataSize, file: true,
+        hash: this.#withSha256 ? createHash('sha256') : null, sha1: this.#withSha1 ? createHash('sha1') : null,
+      };
     } else {
       this.others.push({path, type: TYPE_NAMES[type] ?? `type ${JSON.stringify(type)}`});
-      this.#current = {path, type, size: dataSize, hash: null, sha1: null};
+      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null};
     }
     this.#start(dataSize);
   }

@@ -14,7 +14,7 @@ import {confirmationDecision, confirmationRefused, planRestore, restoreDatabaseN
 import type {Backend} from './backup-fixture.js';
 import {filesystemBackend, s3Backend} from './backup-fixture.js';
 import {STANDIN_BIN} from '../providers/local-fixture.js';
-import {addData, dbExists, filestoreExists, makeRestoreFixture, serving, sig, snapshot, type RestoreFixture} from './restore-fixture.js';
+import {addData, dbExists, filestoreExists, makeRestoreFixture, PROJECT, serving, sig, snapshot, type RestoreFixture} from './restore-fixture.js';
 
 let f: RestoreFixture;
 let fsBackend: Backend;
@@ -145,6 +145,31 @@ describe('an interrupted or failed restore leaves the environment on its old dat
     expect(run.state).toBe('failed');
     expect(JSON.stringify(run.result)).toMatch(/verification failed/);
     await assertUntouched(before, db, planned.restoreId);
+  }, 60_000);
+
+  // The restore checks no per-file sha256 (the archive's sha256 covers every byte): a corrupt archive
+  // must still fail, naming the part, before the switch.
+  it.each([
+    ['one byte flipped', (b: Buffer) => {
+      const c = Buffer.from(b);
+      c[Math.floor(c.length / 2)]! ^= 0x40;
+      return c;
+    }],
+    ['bytes appended', (b: Buffer) => Buffer.concat([b, Buffer.from('trailing garbage')])],
+  ] as const)('a corrupt filestore part (%s) fails the restore before the switch, naming the part', async (_what, corrupt) => {
+    const before = await snapshot(f, 'main');
+    const db = await f.database('main');
+    const ref = {project: PROJECT, env: 'main', id};
+    const original = await fsBackend.getRaw(ref, 'filestore.tar.zst');
+    await fsBackend.putRaw(ref, 'filestore.tar.zst', corrupt(original));
+    try {
+      const {planned, run} = await restore(id);
+      expect(run.state).toBe('failed');
+      expect(JSON.stringify(run.result)).toMatch(/part filestore \(filestore\.tar\.zst\) is corrupt/);
+      await assertUntouched(before, db, planned.restoreId);
+    } finally {
+      await fsBackend.putRaw(ref, 'filestore.tar.zst', original);
+    }
   }, 60_000);
 
   it('drops the leftovers of a restore killed mid-way (no process left to clean up) at the next restore', async () => {

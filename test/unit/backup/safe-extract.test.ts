@@ -3,10 +3,11 @@ import {mkdir, mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
 import {constants, zstdCompressSync, createZstdDecompress} from 'node:zlib';
 import {Header, Pax, c as tarCreate} from 'tar';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {DEFAULT_LIMITS, ExpansionMeter, extractTarSafely, safeEntryPath, UnsafeArchiveError} from '../../../src/core/backup/safe-extract.js';
+import {DEFAULT_LIMITS, ExpansionMeter, extractTarSafely, safeEntryPath, tarGuard, UnsafeArchiveError} from '../../../src/core/backup/safe-extract.js';
 
 /** A hand-made tar: entries as node-tar headers (any path, type, link) + content. */
 type E = {path: string; type?: string; linkpath?: string; data?: Buffer; pax?: Record<string, string>; longName?: string};
@@ -63,6 +64,46 @@ describe('safeEntryPath', () => {
   });
   it.each(['../x', 'a/../../x', 'a/..', '/etc/passwd', 'a\0b'])('refuses %j', (raw) => {
     expect(() => safeEntryPath(raw)).toThrow(UnsafeArchiveError);
+  });
+});
+
+describe('tarGuard', () => {
+  const entries: E[] = [
+    {path: 'a', type: 'Directory'},
+    {path: 'a/one', data: Buffer.alloc(1000, 1)},
+    {path: 'a/empty'},
+    {path: 'a/two', data: Buffer.alloc(513, 2), pax: {path: 'a/two'}},
+    {path: 'x', longName: `${'l'.repeat(150)}/three`, data: Buffer.from('three')},
+  ];
+  const chunked = (buf: Buffer, size: number) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+    return out;
+  };
+  const through = async (chunks: Buffer[]) => {
+    const got: Buffer[] = [];
+    const guard = tarGuard();
+    guard.on('data', (c: Buffer) => got.push(c));
+    await pipeline(Readable.from(chunks), guard);
+    return Buffer.concat(got);
+  };
+
+  it.each([1, 100, 511, 512, 513, 1000, 4096, 1 << 20])('passes an archive on unchanged, whatever the chunk size (%i)', async (size) => {
+    const tar = tarOf(entries);
+    expect((await through(chunked(tar, size))).equals(tar)).toBe(true);
+  });
+
+  it.each([1, 300, 512, 700, 1 << 20])('never passes a refused header on, whatever the chunk size (%i)', async (size) => {
+    const good = tarOf(entries, {end: false});
+    const tar = Buffer.concat([good, tarOf([{path: '../evil', data: Buffer.from('x')}])]);
+    const got: Buffer[] = [];
+    const guard = tarGuard();
+    guard.on('data', (c: Buffer) => got.push(c));
+    const err = await pipeline(Readable.from(chunked(tar, size)), guard).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsafeArchiveError);
+    const passed = Buffer.concat(got);
+    expect(passed.length).toBeLessThanOrEqual(good.length);
+    expect(passed.equals(good.subarray(0, passed.length))).toBe(true);
   });
 });
 

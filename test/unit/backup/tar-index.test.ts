@@ -92,6 +92,16 @@ describe('TarIndexer', () => {
     expect(indexer.problems).toEqual([]);
   });
 
+  it('with withSha256: false gives sha1 only (a restore), and refuses to list manifest entries', async () => {
+    const indexer = new TarIndexer(undefined, {withSha1: true, withSha256: false});
+    await pipeline(Readable.from([await gnuTar(join(dir, 'fs'))]), indexer);
+    const sha1 = (v: string | Buffer) => createHash('sha1').update(v).digest('hex');
+    expect(indexer.fileMap.get('ab/ab12')).toEqual({path: 'ab/ab12', size: 5, sha1: sha1('hello')});
+    expect(indexer.fileMap.get('ab/big')).toEqual({path: 'ab/big', size: 100_000, sha1: sha1(Buffer.alloc(100_000, 7))});
+    expect(indexer.fileMap.get('checklist/ab/ab12')).toEqual({path: 'checklist/ab/ab12', size: 0, sha1: sha1('')});
+    expect(() => indexer.files).toThrow(/withSha256/);
+  });
+
   it('normalizes paths', () => {
     expect(normalizeTarPath('./ab/ab12')).toBe('ab/ab12');
     expect(normalizeTarPath('./')).toBe('');
