@@ -30,7 +30,6 @@ import {
 } from './backup-manifest.js';
 import {formatBytes, type BackupKind} from './backup-record.js';
 import {readOdooFacts, spoolLogs, toolVersions} from './backup-sources.js';
-import {canonicalJson} from './canonical-json.js';
 import {ZSTD_COMPRESS_ARGS, zstdPipeline} from './stream-tee.js';
 import {TarIndexer} from './tar-index.js';
 
@@ -61,7 +60,6 @@ export interface WriteBackupDeps {
   readonly clock: Clock;
 }
 
-const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
 const PART_ORDER: readonly BackupPartName[] = ['database', 'filestore', 'logs'];
 
 async function storePart(
@@ -117,6 +115,20 @@ async function storeLocalDump(writer: BackupWriter, handle: DatabaseHandle, argv
     if (!ac.signal.aborted) ac.abort();
     await rm(dir, {recursive: true, force: true});
   }
+}
+
+/** Reads source to its end and fails (ProviderError naming `what`) unless it holds exactly `expected`. */
+export async function expectSameBytes(source: Readable, expected: Buffer, what: string): Promise<void> {
+  let at = 0;
+  for await (const chunk of source) {
+    const c = chunk as Buffer;
+    if (at + c.length > expected.length || !c.equals(expected.subarray(at, at + c.length))) {
+      source.destroy();
+      throw new ProviderError(`${what} differs from what was written (from byte ${at})`);
+    }
+    at += c.length;
+  }
+  if (at !== expected.length) throw new ProviderError(`${what} differs from what was written (${at} of ${expected.length} bytes)`);
 }
 
 /** Reads a (small) stored file to a buffer, refusing anything over maxBytes. */
@@ -197,7 +209,7 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
         const files = await spoolLogs(provider, ref.env, dir, signal);
         // An env without instances gets an empty archive (two zero blocks): the part is always there.
         const produce = async (sink: Writable) => {
-          await pipeline(files.length ? Readable.from(createTar({cwd: dir, portable: true}, files)) : Readable.from([Buffer.alloc(1024)]), sink);
+          await pipeline(files.length ? Readable.from(createTar({cwd: dir, portable: true, maxReadSize: 256 * 1024}, files)) : Readable.from([Buffer.alloc(1024)]), sink);
         };
         await report(await storePart(writer, 'logs', produce, signal), {instances: files.length});
       } finally {
@@ -226,12 +238,11 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
       const stored = await writer.put(MANIFEST_FILE, Readable.from([text]), signal);
       await writer.commit(signal);
       committed = true;
-      // Read back what a restore will read, and check it is what was written.
-      const back = await readAll(await storage.read(ref, MANIFEST_FILE, signal), MAX_MANIFEST_BYTES);
-      const reread = validateManifest(JSON.parse(back.toString('utf8')));
-      if (!back.equals(text) || canonicalJson(reread) !== canonicalJson(manifest)) {
-        throw new ProviderError(`backup ${ref.id}: ${MANIFEST_FILE} read back differs from what was written`);
-      }
+      // Read back what a restore will read and check it is byte for byte what was written (so it
+      // parses to this validated manifest). Compared as it streams: a manifest lists every
+      // filestore file, and parsing a copy of it again would make the backup's peak memory grow
+      // with the number of files.
+      await expectSameBytes(await storage.read(ref, MANIFEST_FILE, signal), text, `backup ${ref.id}: ${MANIFEST_FILE} read back`);
       const listed = new Map((await storage.list(ref, signal)).map((f) => [f.file, f.sizeBytes]));
       for (const p of [...parts, {file: MANIFEST_FILE, sizeBytes: stored.sizeBytes}]) {
         if (listed.get(p.file) !== p.sizeBytes) {

@@ -14,9 +14,14 @@ export class BackupRepository {
   }
 
   async complete(id: string, input: {storage: string; location: string; manifest: BackupManifest; sizeBytes: number}): Promise<Backup> {
-    const {rows} = await query<BackupRow>(this.db, 'select * from ops.complete_backup($1, $2, $3, $4, $5)',
+    // The manifest lists every filestore file: it is not read back (a second copy of it would
+    // make the backup's peak memory grow with the number of files); the row gets the one we sent.
+    const {rows} = await query<BackupRow>(this.db,
+      `select b.id, b.project_id, b.environment, b.kind, b.status, b.run_id, b.storage, b.location, null::jsonb as manifest,
+              b.size_bytes, b.created_by, b.created_at, b.completed_at, b.error, b.verified_at, b.verification
+       from ops.complete_backup($1, $2, $3, $4, $5) b`,
       [id, input.storage, input.location, JSON.stringify(input.manifest), input.sizeBytes]);
-    return backupFromRow(rows[0]!);
+    return backupFromRow({...rows[0]!, manifest: input.manifest});
   }
 
   async fail(id: string, error: string): Promise<Backup> {
