@@ -1,23 +1,10 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../cli/base-command.js';
 import {exitForRun} from '../cli/render/run-outcome.js';
-import {BUILD_LOG, type BuildLayerResult, type BuildLogRef, type BuildRunResult} from '../core/release/build-service.js';
+import {BUILD_LOG, type BuildRunResult} from '../core/release/build-service.js';
 
-export interface BuildResult {
-  /** `<repository>:<short_sha>`. */
-  readonly image: string;
-  /** The image id (`sha256:...`) recorded on the release. */
-  readonly digest: string;
-  readonly tags: readonly string[];
-  readonly layers: readonly BuildLayerResult[];
-  readonly rebuilt: number;
-  readonly commit: string | null;
-  readonly release: string | null;
-  readonly env: string | null;
-  /** Docker's output, kept as an artifact of the run (null when it could not be kept). */
-  readonly log: BuildLogRef | null;
-  readonly run: string;
-}
+/** The build run's result (warnings are printed, not returned) and the run's id. */
+export type BuildResult = Omit<BuildRunResult, 'warnings'> & {readonly run: string};
 
 export default class Build extends BaseCommand<typeof Build> {
   static override summary = 'Build the Odoo image of the project: base image + Python requirements + one layer per addons source + config.';

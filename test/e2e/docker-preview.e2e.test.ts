@@ -7,28 +7,24 @@
  * volumes, networks) and every image of the project is removed.
  */
 import {randomBytes} from 'node:crypto';
-import {request} from 'node:http';
 import {execa} from 'execa';
 import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {PreviewUpResult} from '../../src/commands/preview/up.js';
 import {systemClock} from '../../src/core/clock.js';
 import {nullLogger} from '../../src/core/logger.js';
 import {DockerProvider} from '../../src/providers/docker/docker-provider.js';
 import {assertContract, runCli, tempProject} from '../helpers/cli.js';
-import {createTestDatabase, type TestDatabase} from '../helpers/db.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../helpers/db.js';
 import {CADDY_IMAGE, ODOO_IMAGE, POSTGRES_IMAGE, docker, leftovers, useDockerTestImages} from '../helpers/docker.js';
+import {getWithHost} from '../helpers/http.js';
 
 const PROJECT = `dp-${randomBytes(3).toString('hex')}`;
 let db: TestDatabase | undefined;
 let project: {dir: string; remove(): Promise<void>} | undefined;
 const cli = <R>(...args: string[]) => runCli<R>([...args, '--json'], {cwd: project!.dir, timeout: 600_000});
 
-function stateUrl(name: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`;
-}
 
 async function git(...args: string[]) {
   await execa('git', args, {cwd: project!.dir, env: {GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid'}});
@@ -40,18 +36,7 @@ async function projectImages(): Promise<string[]> {
   return out.split('\n').filter((t) => t.startsWith(`odoo-sh-next/${PROJECT}:`) || t.startsWith(`odoo-sh-next-cache/${PROJECT}:`));
 }
 
-/** GET through the router with a Host header (no DNS needed for <env>.<project>.localhost). */
-function viaRouter(port: number, host: string, path: string): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port, path, headers: {host}}, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString()}));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const viaRouter = getWithHost;
 
 beforeAll(async () => {
   db = await createTestDatabase('docker_preview');

@@ -7,12 +7,12 @@
 import {createHash} from 'node:crypto';
 import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {RunArtifactsResult} from '../../src/commands/run/artifacts.js';
 import type {RunCreateResult} from '../../src/commands/run/create.js';
 import {RunRepository} from '../../src/core/run/run-repository.js';
 import {assertContract, runCli, STANDIN, tempProject} from '../helpers/cli.js';
-import {createMemberRole, createTestDatabase, type TestDatabase} from '../helpers/db.js';
+import {createMemberRole, createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../helpers/db.js';
 
 let db: TestDatabase;
 let project: {dir: string; remove(): Promise<void>};
@@ -20,10 +20,6 @@ let outsider: {dir: string; remove(): Promise<void>};
 let runId: string;
 let log: {id: string; sha256: string; sizeBytes: number};
 
-function stateUrl(name: string, user: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=${user}`;
-}
 
 async function configure(dir: string, name: string, user: string): Promise<void> {
   await writeFile(join(dir, 'odoo-sh-next.config.yaml'), [

@@ -1,7 +1,7 @@
 import {Ajv} from 'ajv';
 import {execa} from 'execa';
 import {readFileSync} from 'node:fs';
-import {chmod, mkdtemp, rm} from 'node:fs/promises';
+import {chmod, mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {tmpdir} from 'node:os';
 import {fileURLToPath} from 'node:url';
@@ -54,4 +54,10 @@ export async function tempProject(prefix = 'odoo-sh-next-e2e-'): Promise<{dir: s
   const dir = await mkdtemp(join(tmpdir(), prefix));
   await chmod(dir, 0o755);
   return {dir, remove: () => rm(dir, {recursive: true, force: true})};
+}
+
+/** Writes `text` to `path` under a project folder, creating the folders on the way. */
+export async function writeProjectFile(dir: string, path: string, text: string): Promise<void> {
+  await mkdir(join(dir, path, '..'), {recursive: true});
+  await writeFile(join(dir, path), text);
 }

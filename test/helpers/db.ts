@@ -17,6 +17,12 @@ function socketUrl(user: string, db: string): string {
   return `postgresql://${encodeURIComponent(user)}@/${db}?host=${encodeURIComponent(socketDir)}&port=${port}`;
 }
 
+/** A `state.url` for a test project's config: the test cluster's socket, the role in the query. */
+export function stateUrlFor(db: string, user = 'postgres'): string {
+  const {socketDir, port} = inject('pg');
+  return `postgresql:///${db}?host=${encodeURIComponent(socketDir)}&port=${port}&user=${user}`;
+}
+
 export function superuserUrl(db = 'postgres'): string {
   return socketUrl('postgres', db);
 }

@@ -147,3 +147,9 @@ export async function removeContainers(ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await docker(['rm', '-f', '-v', ...ids]).catch(() => '');
 }
+
+/** Every tag of a project's release and cache repositories (odoo-sh-next[-cache]/<project>), sorted. */
+export async function projectImageTags(project: string): Promise<string[]> {
+  const out = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  return out.split('\n').filter((t) => t.startsWith(`odoo-sh-next/${project}:`) || t.startsWith(`odoo-sh-next-cache/${project}:`)).sort();
+}

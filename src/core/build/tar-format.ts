@@ -38,7 +38,7 @@ function header(name: string, prefix: string, typeflag: string, fields: {mode: n
   put(octal(fields.gid, 8), 116, 8);
   put(octal(fields.size, 12), 124, 12);
   put(octal(fields.mtime, 12), 136, 12);
-  put('        ', 148, 8); // checksum placeholder: spaces while summing
+  put('        ', 148, 8); // POSIX ustar: the checksum field counts as eight spaces while the header is summed
   put(typeflag, 156, 1);
   put('ustar\0', 257, 6);
   put('00', 263, 2);

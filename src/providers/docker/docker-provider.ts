@@ -33,6 +33,7 @@ import {
   type ReleaseSpec,
   type ToolIo,
 } from '../provider.js';
+import {probeWebHealth} from '../web-health.js';
 import {DockerFilestore} from './docker-filestore.js';
 import {DockerOdoo} from './docker-odoo.js';
 import {DockerTemplates} from './docker-templates.js';
@@ -188,16 +189,7 @@ export class DockerProvider implements Provider {
         : `the Odoo container has exited (status ${info.State.ExitCode}${info.State.Error ? `: ${info.State.Error}` : ''})`;
       return {healthy: false, alive: false, reason, logTail: await this.engine.logTail(info.Id, 20)};
     }
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/web/health`, {signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]), redirect: 'manual'});
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status === 200) return {healthy: true, alive: true};
-      return {healthy: false, alive: true, reason: `GET /web/health answered HTTP ${res.status}`, logTail: await this.engine.logTail(info.Id, 20)};
-    } catch (err) {
-      abortCheck(signal);
-      const cause = (err as {cause?: {code?: string}}).cause?.code ?? (err as Error).name;
-      return {healthy: false, alive: true, reason: `GET /web/health failed (${cause})`};
-    }
+    return probeWebHealth(`http://127.0.0.1:${port}`, signal, () => this.engine.logTail(info.Id, 20));
   }
 
   async stop(ref: InstanceRef, signal: AbortSignal): Promise<{readonly stopped: boolean}> {

@@ -30,6 +30,7 @@ import {
   type ReleaseSpec,
   type ToolIo,
 } from '../provider.js';
+import {probeWebHealth} from '../web-health.js';
 import {freePort} from './free-port.js';
 import {awaitInstanceState, findLaunch, listInstanceStates, readInstanceState, writeJsonAtomic, type InstanceState} from './instance-state.js';
 import {LocalLayout, validateLaunchId} from './layout.js';
@@ -187,16 +188,7 @@ export class LocalProvider implements Provider {
       const reason = state.stoppedAt ? `stopped at ${state.stoppedAt}` : `the Odoo process (pid ${state.pid}) has exited`;
       return {healthy: false, alive: false, reason, logTail: await tailLines(state.logFile, 20)};
     }
-    try {
-      const res = await fetch(`${state.url}/web/health`, {signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]), redirect: 'manual'});
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status === 200) return {healthy: true, alive: true};
-      return {healthy: false, alive: true, reason: `GET /web/health answered HTTP ${res.status}`, logTail: await tailLines(state.logFile, 20)};
-    } catch (err) {
-      abortCheck(signal);
-      const cause = (err as {cause?: {code?: string}}).cause?.code ?? (err as Error).name;
-      return {healthy: false, alive: true, reason: `GET /web/health failed (${cause})`};
-    }
+    return probeWebHealth(state.url, signal, () => tailLines(state.logFile, 20));
   }
 
   async stop(ref: InstanceRef, signal: AbortSignal): Promise<{readonly stopped: boolean}> {

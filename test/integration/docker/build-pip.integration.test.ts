@@ -10,18 +10,18 @@
  * credentials is refused before anything is built.
  */
 import {createHash, randomBytes} from 'node:crypto';
-import {mkdir, readFile, writeFile} from 'node:fs/promises';
+import {readFile, writeFile} from 'node:fs/promises';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {join} from 'node:path';
 import {PassThrough} from 'node:stream';
-import {afterAll, beforeAll, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, expect, it} from 'vitest';
 import type {BuildResult} from '../../../src/commands/build.js';
 import {ZipWriter} from '../../../src/core/backup/odoo-zip-writer.js';
 import {layerCacheTag} from '../../../src/core/build/dockerfile-plan.js';
-import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
-import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
-import {describeDocker, docker, ensurePythonTestImage, ODOO_PY_IMAGE} from '../../helpers/docker.js';
+import {assertContract, runCli, tempProject, writeProjectFile} from '../../helpers/cli.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../../helpers/db.js';
+import {describeDocker, docker, ensurePythonTestImage, ODOO_PY_IMAGE, projectImageTags} from '../../helpers/docker.js';
 
 const PROJECT = `bp-${randomBytes(4).toString('hex')}`;
 const SHA = 'b1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
@@ -100,15 +100,8 @@ let project: {dir: string; remove(): Promise<void>};
 let index: Index;
 const build = () => runCli<BuildResult>(['build', '--sha', SHA, '--json'], {cwd: project.dir, timeout: 300_000});
 
-function stateUrl(name: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`;
-}
 
-async function write(path: string, text: string): Promise<void> {
-  await mkdir(join(project.dir, path, '..'), {recursive: true});
-  await writeFile(join(project.dir, path), text);
-}
+const write = (path: string, text: string) => writeProjectFile(project.dir, path, text);
 
 async function writeConfig(pip: string): Promise<void> {
   await writeFile(join(project.dir, 'odoo-sh-next.config.yaml'), [
@@ -119,10 +112,7 @@ async function writeConfig(pip: string): Promise<void> {
   ].join('\n'));
 }
 
-async function projectTags(): Promise<string[]> {
-  const out = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return out.split('\n').filter((t) => t.startsWith(`odoo-sh-next/${PROJECT}:`) || t.startsWith(`odoo-sh-next-cache/${PROJECT}:`));
-}
+const projectTags = () => projectImageTags(PROJECT);
 
 const imageSize = async (image: string): Promise<number> => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', image]));
 

@@ -10,12 +10,12 @@ import {randomBytes} from 'node:crypto';
 import {execa} from 'execa';
 import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {BuildResult} from '../../../src/commands/build.js';
 import type {RunArtifactsResult} from '../../../src/commands/run/artifacts.js';
-import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
-import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
-import {docker, ensureTestImages, ODOO_IMAGE} from '../../helpers/docker.js';
+import {assertContract, runCli, tempProject, writeProjectFile} from '../../helpers/cli.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../../helpers/db.js';
+import {docker, ensureTestImages, ODOO_IMAGE, projectImageTags} from '../../helpers/docker.js';
 
 const BASE = process.env['OSN_BUILD_TEST_BASE'] ?? ODOO_IMAGE;
 const PROJECT = `bt-${randomBytes(4).toString('hex')}`;
@@ -24,21 +24,10 @@ let db: TestDatabase;
 let project: {dir: string; remove(): Promise<void>};
 const build = (...args: string[]) => runCli<BuildResult>(['build', ...args, '--json'], {cwd: project.dir, timeout: 300_000});
 
-function stateUrl(name: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`;
-}
 
-async function write(path: string, text: string): Promise<void> {
-  await mkdir(join(project.dir, path, '..'), {recursive: true});
-  await writeFile(join(project.dir, path), text);
-}
+const write = (path: string, text: string) => writeProjectFile(project.dir, path, text);
 
-/** Every tag of the project's release and cache repositories. */
-async function projectTags(): Promise<string[]> {
-  const out = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return out.split('\n').filter((t) => t.startsWith(`odoo-sh-next/${PROJECT}:`) || t.startsWith(`odoo-sh-next-cache/${PROJECT}:`));
-}
+const projectTags = () => projectImageTags(PROJECT);
 
 async function removeProjectImages(): Promise<void> {
   const tags = await projectTags();

@@ -7,15 +7,15 @@
  * afterwards (unique project name).
  */
 import {randomBytes} from 'node:crypto';
-import {mkdir, writeFile} from 'node:fs/promises';
+import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {BuildResult} from '../../../src/commands/build.js';
 import type {ImagesListResult} from '../../../src/commands/images/list.js';
 import type {ImagesPruneResult} from '../../../src/commands/images/prune.js';
-import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
-import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
-import {docker, removeContainers, requireDocker, useDockerTestImages, ODOO_IMAGE, TEST_LABEL} from '../../helpers/docker.js';
+import {assertContract, runCli, tempProject, writeProjectFile} from '../../helpers/cli.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../../helpers/db.js';
+import {docker, removeContainers, requireDocker, useDockerTestImages, ODOO_IMAGE, TEST_LABEL, projectImageTags} from '../../helpers/docker.js';
 import {EnvironmentRepository} from '../../../src/core/environments/environment-repository.js';
 import {ReleaseRepository} from '../../../src/core/release/release-repository.js';
 
@@ -26,20 +26,10 @@ let db: TestDatabase;
 let project: {dir: string; remove(): Promise<void>};
 const cli = <T>(...args: string[]) => runCli<T>([...args, '--json'], {cwd: project.dir, timeout: 300_000});
 
-function stateUrl(name: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`;
-}
 
-async function write(path: string, text: string): Promise<void> {
-  await mkdir(join(project.dir, path, '..'), {recursive: true});
-  await writeFile(join(project.dir, path), text);
-}
+const write = (path: string, text: string) => writeProjectFile(project.dir, path, text);
 
-async function projectTags(): Promise<string[]> {
-  const out = await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
-  return out.split('\n').filter((t) => t.startsWith(`odoo-sh-next/${PROJECT}:`) || t.startsWith(`odoo-sh-next-cache/${PROJECT}:`)).sort();
-}
+const projectTags = () => projectImageTags(PROJECT);
 
 const cacheTag = (key: string) => `odoo-sh-next-cache/${PROJECT}:${key.slice(0, 24)}`;
 const exists = async (id: string) => docker(['image', 'inspect', '--format', '{{.Id}}', id]).then(() => true, () => false);

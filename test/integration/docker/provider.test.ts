@@ -3,7 +3,6 @@
 // stopped releases and resume, the router, label-only ownership, streaming dumps). One project per
 // file, prepared once; afterwards nothing labelled with it may remain.
 import {randomBytes, randomUUID} from 'node:crypto';
-import {request} from 'node:http';
 import {execFileSync} from 'node:child_process';
 import {mkdir, mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
@@ -19,6 +18,7 @@ import {waitHealthy, type OdooCode, type ReleaseInstance} from '../../../src/pro
 import {CADDY_IMAGE, ODOO_IMAGE, POSTGRES_IMAGE, TEST_LABEL, docker, ensureTestImages, leftovers} from '../../helpers/docker.js';
 import {describeProviderContract, type ContractFixture} from '../providers/contract.js';
 import {collector, tarEntries} from '../providers/tar-entries.js';
+import {getWithHost} from '../../helpers/http.js';
 
 const project = `dk${randomBytes(3).toString('hex')}`;
 const code: OdooCode = {version: '17.0', image: ODOO_IMAGE, addonsPaths: []};
@@ -68,18 +68,7 @@ describeProviderContract('docker-local', async (): Promise<ContractFixture> => (
   cleanup: async () => undefined,
 }));
 
-/** GET through the router with a Host header (no DNS needed for <env>.<project>.localhost). */
-function viaRouter(port: number, host: string, path: string): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port, path, headers: {host}}, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString()}));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const viaRouter = getWithHost;
 
 describe('docker-local provider', () => {
   let p: DockerProvider;

@@ -1,10 +1,10 @@
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {MembersAddResult} from '../../../src/commands/members/add.js';
 import type {MembersListResult} from '../../../src/commands/members/list.js';
 import type {MembersRemoveResult} from '../../../src/commands/members/remove.js';
-import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../../helpers/db.js';
 import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
 
 // `members add|list|remove` through the built CLI (`npm run build` first), state in a test database.
@@ -12,10 +12,6 @@ import {assertContract, runCli, tempProject} from '../../helpers/cli.js';
 let db: TestDatabase;
 let project: {dir: string; remove(): Promise<void>};
 
-function stateUrl(name: string, user = 'postgres'): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=${user}`;
-}
 
 const cli = <R>(...args: string[]) => runCli<R>([...args, '--json'], {cwd: project.dir, env: {CLI_TEST_PW: 'correct horse'}});
 

@@ -8,12 +8,12 @@ import {execa} from 'execa';
 import {mkdir, readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import pg from 'pg';
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import type {DeployResult} from '../../../src/commands/deploy/index.js';
 import type {DeployRollbackResult} from '../../../src/commands/deploy/rollback.js';
 import type {ReleasesListResult} from '../../../src/commands/releases/list.js';
 import {assertContract, runCli, STANDIN, tempProject} from '../../helpers/cli.js';
-import {createTestDatabase, type TestDatabase} from '../../helpers/db.js';
+import {createTestDatabase, type TestDatabase, stateUrlFor as stateUrl} from '../../helpers/db.js';
 
 let db: TestDatabase;
 let project: {dir: string; remove(): Promise<void>};
@@ -22,10 +22,6 @@ const gitEnv = {GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT
 const git = async (...args: string[]) => (await execa('git', args, {cwd: project.dir, env: gitEnv})).stdout.trim();
 const manifest = (v: string) => `{'name': 'Shop', 'version': '${v}', 'depends': ['base']}\n`;
 
-function stateUrl(name: string): string {
-  const {socketDir, port} = inject('pg');
-  return `postgresql:///${name}?host=${encodeURIComponent(socketDir)}&port=${port}&user=postgres`;
-}
 
 /** latest_version of a module in the production database (the local provider's own cluster). */
 async function latestVersion(module: string): Promise<string | null> {

@@ -4,27 +4,15 @@
  * hosts that have a route may answer 2xx. CaddyAdmin({ask: true}) keeps the ask routes next to the
  * environment routes; this checks what the real Caddy answers (the unit tests only check the JSON).
  */
-import http from 'node:http';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {CaddyAdmin} from '../../../src/providers/router/caddy-admin.js';
 import {ASK_SERVER, askUrlFor, routeHostFor, routeIdFor} from '../../../src/providers/router/caddy-config.js';
 import {freePort, startCaddy, startUpstream, type CaddyProcess, type Upstream} from './caddy-process.js';
+import {getWithHost} from '../../helpers/http.js';
 
 const DOMAIN = 'odoo.example.com';
 
-/** GET with a Host header (fetch does not send a custom one). */
-function get(port: number, host: string): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({host: '127.0.0.1', port, path: '/', agent: false, headers: {host}}, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: body.trim()}));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = getWithHost;
 
 describe('on-demand TLS ask endpoint on a real Caddy', () => {
   let caddy: CaddyProcess;

@@ -3,26 +3,15 @@
  * the catch-all 404, and the property blue/green deploys rely on: switching a route back and
  * forth under load fails no request.
  */
-import http from 'node:http';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {ProviderError} from '../../../src/core/errors.js';
 import {CaddyAdmin} from '../../../src/providers/router/caddy-admin.js';
 import {buildFrontConfig, routeHostFor, routeIdFor} from '../../../src/providers/router/caddy-config.js';
 import {startLoad, type LoadResult} from '../../helpers/load-loop.js';
 import {freePort, startCaddy, startUpstream, type CaddyProcess, type Upstream} from './caddy-process.js';
+import {getWithHost} from '../../helpers/http.js';
 
-function get(port: number, host: string, path = '/'): Promise<{status: number; body: string}> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({host: '127.0.0.1', port, path, agent: false, headers: {host}}, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body: body.trim()}));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = getWithHost;
 
 describe('CaddyAdmin on a real Caddy', () => {
   let caddy: CaddyProcess;
