@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {BaseCommand} from '../../cli/base-command.js';
 import {detachFlag, envFlag} from '../../cli/flags.js';
 import {exitForRun} from '../../cli/render/run-outcome.js';
-import {BACKUP_KINDS, backupSummary, formatBytes, type BackupSummary} from '../../core/backup/backup-record.js';
+import {BACKUP_KINDS, formatBytes, type BackupSummary} from '../../core/backup/backup-record.js';
 import type {Run} from '../../core/run/run-record.js';
 
 export interface BackupsCreateResult {
@@ -25,9 +25,11 @@ export default class BackupsCreate extends BaseCommand<typeof BackupsCreate> {
 
   async run(): Promise<BackupsCreateResult> {
     const backups = await (await this.services()).backups();
-    const {run, backup} = await backups.create({env: this.flags.env, kind: this.flags.kind, detach: this.flags.detach, signal: this.signal});
+    const {run, summary: backup} = await backups.create({
+      env: this.flags.env, kind: this.flags.kind, detach: this.flags.detach, signal: this.signal, summaryOnly: true,
+    });
     exitForRun(run);
     this.out(backup ? `backup ${backup.id} of ${backup.env}: ${backup.status}, ${formatBytes(backup.sizeBytes)} in ${backup.location}` : `run ${run.id} is ${run.state}`);
-    return {run, backup: backup ? backupSummary(backup) : null};
+    return {run, backup};
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Writes one native backup (backup-manifest.ts) into a storage, streaming end to end:
  *
- *   database   pg_dump --format=custom --compress=0, run where the database is → zstd -T2 → storage
- *              (local provider: pg_dump → FIFO → zstd, the dump itself never enters this process)
+ *   database   local provider (the tools see this machine's folders): pg_dump --format=directory
+ *              --jobs N --compress=1 into the backup's scratch folder (tables dumped in parallel,
+ *              one gzip file each), then stored as one tar (a parallel restore reads the folder);
+ *              elsewhere: pg_dump --format=custom --compress=0 where the database is → zstd -T2 → storage
  *   filestore  provider.filestore.archive (tar) → zstd -T2 → storage, the tar parsed on a tee to
- *              record every file's path, size and sha256 (one read of each file)
+ *              record every file's path, size and sha256 (one read of each file); a storage with
+ *              local files has zstd write the part file itself (hashed when read back once)
  *              (database and filestore run at the same time: two pipelines, two cores)
  *   logs       the env's Odoo logs (spooled to a temp folder) → tar → zstd → storage
  *   manifest   written last, then read back and checked; only then is the backup committed
@@ -13,8 +16,8 @@
  * killed process leaves). The caller records the backup as complete only after this returns.
  */
 import {execa} from 'execa';
-import {mkdtemp, rm} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {mkdir, readdir, rm} from 'node:fs/promises';
+import {availableParallelism, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -25,8 +28,8 @@ import type {EventLevel} from '../events.js';
 import type {BackupRef, BackupStorage, BackupWriter, StoredFile} from '../storage/backup-storage.js';
 import type {DatabaseHandle, Provider} from '../../providers/provider.js';
 import {
-  BACKUP_FORMAT_VERSION, MANIFEST_FILE, PART_FILES, validateManifest,
-  type BackupManifest, type BackupPart, type BackupPartName,
+  BACKUP_FORMAT_VERSION, DATABASE_FORMATS, MANIFEST_FILE, PART_FILES, validateManifest,
+  type BackupManifest, type BackupPart, type BackupPartName, type DatabaseFormat,
 } from './backup-manifest.js';
 import {formatBytes, type BackupKind} from './backup-record.js';
 import {readOdooFacts, spoolLogs, toolVersions} from './backup-sources.js';
@@ -49,6 +52,8 @@ export interface WriteBackupInput {
 
 export interface WrittenBackup {
   readonly manifest: BackupManifest;
+  /** manifest.json as stored (the state store gets the same text: it is not serialised twice). */
+  readonly manifestJson: string;
   readonly location: string;
   /** Bytes stored: every part plus the manifest. */
   readonly sizeBytes: number;
@@ -58,33 +63,79 @@ export interface WriteBackupDeps {
   readonly provider: Provider;
   readonly storage: BackupStorage;
   readonly clock: Clock;
+  /**
+   * Where the backup's own scratch folder (`backup-<id>`) is made: the directory dump, the logs.
+   * Removed when the backup ends; the next backup's cleanup removes what a killed one left.
+   * Default: the system's temp folder.
+   */
+  readonly scratchDir?: string | undefined;
+  /** Default: directory format where the provider's tools see our folders (local), custom elsewhere. */
+  readonly databaseFormat?: DatabaseFormat | undefined;
+  /** pg_dump --jobs of a directory dump (default: the CPUs, at most 4). */
+  readonly jobs?: number | undefined;
+}
+
+/** The scratch folder of one backup inside scratchDir (what cleanup looks for). */
+export const backupScratchName = (id: string): string => `backup-${id}`;
+
+/** Members of a directory dump in the stored tar's order: toc.dat first (verify reads it), then by name. */
+export function dumpMemberOrder(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === 'toc.dat') return -1;
+  if (b === 'toc.dat') return 1;
+  return a < b ? -1 : 1;
 }
 
 const PART_ORDER: readonly BackupPartName[] = ['database', 'filestore', 'logs'];
 
+/**
+ * produce → [tap] → zstd → storage. A storage with local files has zstd write the part file
+ * itself (`zstd -o`: the compressed bytes do not come back through this process, which halves
+ * what it copies) and hashes it when reading it back; others get zstd's output as a stream.
+ */
 async function storePart(
   writer: BackupWriter, name: BackupPartName, produce: (sink: Writable, signal: AbortSignal) => Promise<unknown>,
   signal: AbortSignal, tap?: Writable,
 ): Promise<BackupPart> {
-  const stored: StoredFile = await zstdPipeline({
-    mode: 'compress',
-    label: `backup ${name}`,
-    produce,
-    consume: (compressed, s) => writer.put(PART_FILES[name], compressed, s),
-    tap,
-    signal,
-  });
+  const file = PART_FILES[name];
+  const common = {mode: 'compress', label: `backup ${name}`, produce, tap, signal} as const;
+  const stored: StoredFile = writer.putWritten
+    ? await writer.putWritten(file, async (outputFile) => {
+      await zstdPipeline({...common, outputFile});
+    }, signal)
+    : await zstdPipeline({...common, consume: (compressed, s) => writer.put(file, compressed, s)});
   return {name, file: stored.file, sizeBytes: stored.sizeBytes, sha256: stored.sha256, compression: 'zstd'};
 }
 
 /**
- * The dump part when pg_dump runs on this machine (local provider): pg_dump writes into a FIFO
+ * The dump part in directory format (pg_dump runs on this machine and sees `scratch`): pg_dump
+ * --jobs N writes one gzip file per table into a folder (as fast as a dump gets: `pg_dump -Fd -j2
+ * -Z1`), which is stored as one tar, toc.dat first. The tar is not compressed again.
+ */
+async function storeDirectoryDump(
+  writer: BackupWriter, handle: DatabaseHandle, database: string, scratch: string, jobs: number, signal: AbortSignal,
+): Promise<BackupPart> {
+  const dir = join(scratch, 'database.dir');
+  // --no-sync: the folder is scratch; the storage flushes what it stores.
+  await handle.runTool('pg_dump', [
+    '--format=directory', `--jobs=${jobs}`, '--compress=1', '--no-sync', `--file=${dir}`, `--dbname=${database}`,
+  ], {}, signal);
+  const names = (await readdir(dir)).sort(dumpMemberOrder);
+  if (names[0] !== 'toc.dat') throw new ProviderError(`backup database: pg_dump wrote no toc.dat into ${dir}`);
+  const {file, compression} = DATABASE_FORMATS['pg_dump-directory+tar'];
+  const tar = Readable.from(createTar({cwd: dir, portable: true, maxReadSize: 1024 * 1024}, names));
+  const stored = await writer.put(file, tar, signal);
+  await rm(dir, {recursive: true, force: true}); // stored: the scratch space goes back at once
+  return {name: 'database', file: stored.file, sizeBytes: stored.sizeBytes, sha256: stored.sha256, compression};
+}
+
+/**
+ * The dump part in custom format when pg_dump runs on this machine: pg_dump writes into a FIFO
  * that zstd reads, so the uncompressed dump never passes through this process (half the bytes it
  * would otherwise copy, and the CPU that goes with them); only zstd's output is hashed and stored.
  */
-async function storeLocalDump(writer: BackupWriter, handle: DatabaseHandle, argv: readonly string[], signal: AbortSignal): Promise<BackupPart> {
-  const dir = await mkdtemp(join(tmpdir(), 'odoo-sh-dump-'));
-  const fifo = join(dir, 'database.fifo');
+async function storeLocalDump(writer: BackupWriter, handle: DatabaseHandle, argv: readonly string[], scratch: string, signal: AbortSignal): Promise<BackupPart> {
+  const fifo = join(scratch, 'database.fifo');
   const ac = new AbortController();
   const inner = AbortSignal.any([signal, ac.signal]);
   try {
@@ -113,7 +164,7 @@ async function storeLocalDump(writer: BackupWriter, handle: DatabaseHandle, argv
     return {name: 'database', file: file.file, sizeBytes: file.sizeBytes, sha256: file.sha256, compression: 'zstd'};
   } finally {
     if (!ac.signal.aborted) ac.abort();
-    await rm(dir, {recursive: true, force: true});
+    await rm(fifo, {force: true});
   }
 }
 
@@ -151,9 +202,13 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
   const {ref, database} = input;
   const handle = await provider.database(ref.env, signal);
   const [facts, tools] = await Promise.all([readOdooFacts(handle, database, signal), toolVersions(handle, signal)]);
+  const format: DatabaseFormat = deps.databaseFormat ?? (provider.name === 'local' ? 'pg_dump-directory+tar' : 'pg_dump-custom+zstd');
+  const scratch = join(deps.scratchDir ?? tmpdir(), backupScratchName(ref.id));
   const writer = await storage.create(ref, signal);
   let committed = false;
   try {
+    await rm(scratch, {recursive: true, force: true});
+    await mkdir(scratch, {recursive: true, mode: 0o700});
     const parts: BackupPart[] = [];
     const report = async (part: BackupPart, extra: Record<string, unknown> = {}) => {
       parts.push(part);
@@ -172,9 +227,12 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
     });
     const dumpPhase = stopOthers(progress.phase('database', async () => {
       const argv = ['--format=custom', '--compress=0', `--dbname=${database}`];
-      const part = provider.name === 'local'
-        ? await storeLocalDump(writer, handle, argv, both)
-        : await storePart(writer, 'database', (sink, s) => handle.runTool('pg_dump', argv, {stdout: sink}, s), both);
+      const jobs = Math.max(1, Math.min(4, deps.jobs ?? availableParallelism()));
+      const part = format === 'pg_dump-directory+tar'
+        ? await storeDirectoryDump(writer, handle, database, scratch, jobs, both)
+        : provider.name === 'local'
+          ? await storeLocalDump(writer, handle, argv, scratch, both)
+          : await storePart(writer, 'database', (sink, s) => handle.runTool('pg_dump', argv, {stdout: sink}, s), both);
       await report(part, {databaseBytes: facts.sizeBytes});
       return part;
     }));
@@ -204,7 +262,8 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
     parts.sort((a, b) => PART_ORDER.indexOf(a.name) - PART_ORDER.indexOf(b.name));
 
     await progress.phase('logs', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'odoo-sh-logs-'));
+      const dir = join(scratch, 'logs');
+      await mkdir(dir, {mode: 0o700});
       try {
         const files = await spoolLogs(provider, ref.env, dir, signal);
         // An env without instances gets an empty archive (two zero blocks): the part is always there.
@@ -226,7 +285,7 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
         kind: input.kind,
         release: input.release,
         odoo: {version: facts.version, modules: facts.modules},
-        database: {name: database, sizeBytes: facts.sizeBytes, pgVersion: facts.pgVersion, format: 'pg_dump-custom+zstd'},
+        database: {name: database, sizeBytes: facts.sizeBytes, pgVersion: facts.pgVersion, format},
         parts,
         filestore,
         tools,
@@ -234,7 +293,8 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
         completedAt: deps.clock.now().toISOString(),
       };
       validateManifest(manifest);
-      const text = Buffer.from(`${JSON.stringify(manifest)}\n`);
+      const manifestJson = JSON.stringify(manifest);
+      const text = Buffer.from(`${manifestJson}\n`);
       const stored = await writer.put(MANIFEST_FILE, Readable.from([text]), signal);
       await writer.commit(signal);
       committed = true;
@@ -251,11 +311,13 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
       }
       const sizeBytes = parts.reduce((n, p) => n + p.sizeBytes, 0) + stored.sizeBytes;
       await progress.event('info', `manifest written and read back: ${formatBytes(sizeBytes)} in ${storage.location(ref)}`, {sizeBytes});
-      return {manifest, location: storage.location(ref), sizeBytes};
+      return {manifest, manifestJson, location: storage.location(ref), sizeBytes};
     });
   } catch (err) {
     if (committed) await storage.remove(ref, AbortSignal.timeout(60_000)).catch(() => undefined);
     else await writer.abort();
     throw err;
+  } finally {
+    await rm(scratch, {recursive: true, force: true}).catch(() => undefined);
   }
 }

@@ -1,8 +1,10 @@
 /** Backup rows in the state store; every write goes through an audited ops.* function (000003, 000007). */
 import {ConflictError, NotFoundError, UsageError} from '../errors.js';
 import {query, type Queryable} from '../store/pool.js';
-import type {BackupManifest} from './backup-manifest.js';
-import {backupFromRow, parseBackupId, type Backup, type BackupKind, type BackupRow, type BackupStatus} from './backup-record.js';
+import type {BackupManifest, BackupPart} from './backup-manifest.js';
+import {
+  backupFromRow, backupSummary, parseBackupId, type Backup, type BackupKind, type BackupRow, type BackupStatus, type BackupSummary,
+} from './backup-record.js';
 
 export class BackupRepository {
   constructor(private readonly db: Queryable, private readonly projectId: string) {}
@@ -13,14 +15,15 @@ export class BackupRepository {
     return backupFromRow(rows[0]!);
   }
 
-  async complete(id: string, input: {storage: string; location: string; manifest: BackupManifest; sizeBytes: number}): Promise<Backup> {
+  /** manifestJson, when given, is JSON.stringify(manifest) already made (a manifest is megabytes: not serialised twice). */
+  async complete(id: string, input: {storage: string; location: string; manifest: BackupManifest; manifestJson?: string; sizeBytes: number}): Promise<Backup> {
     // The manifest lists every filestore file: it is not read back (a second copy of it would
     // make the backup's peak memory grow with the number of files); the row gets the one we sent.
     const {rows} = await query<BackupRow>(this.db,
       `select b.id, b.project_id, b.environment, b.kind, b.status, b.run_id, b.storage, b.location, null::jsonb as manifest,
               b.size_bytes, b.created_by, b.created_at, b.completed_at, b.error, b.verified_at, b.verification
        from ops.complete_backup($1, $2, $3, $4, $5) b`,
-      [id, input.storage, input.location, JSON.stringify(input.manifest), input.sizeBytes]);
+      [id, input.storage, input.location, input.manifestJson ?? JSON.stringify(input.manifest), input.sizeBytes]);
     return backupFromRow({...rows[0]!, manifest: input.manifest});
   }
 
@@ -57,12 +60,28 @@ export class BackupRepository {
     return backupFromRow(rows[0]!);
   }
 
-  async list(opts: {env?: string | undefined; statuses?: readonly BackupStatus[] | undefined; limit?: number | undefined} = {}): Promise<Backup[]> {
-    const {rows} = await query<BackupRow>(this.db,
-      `select * from ops.backups where project_id = $1 and ($2::text is null or environment = $2)
-         and ($3::text[] is null or status = any ($3)) order by created_at desc, id limit $4`,
-      [this.projectId, opts.env ?? null, opts.statuses ?? null, opts.limit ?? 1000]);
-    return rows.map(backupFromRow);
+  /**
+   * `backups list` lines, newest first. The manifest is left in the database but for its parts: a
+   * manifest lists every filestore file (megabytes per backup), and a list holds up to `limit` backups.
+   */
+  async summaries(opts: {
+    env?: string | undefined; statuses?: readonly BackupStatus[] | undefined; limit?: number | undefined; id?: string | undefined;
+  } = {}): Promise<BackupSummary[]> {
+    const {rows} = await query<BackupRow & {parts: BackupPart[] | null}>(this.db,
+      `select b.id, b.project_id, b.environment, b.kind, b.status, b.run_id, b.storage, b.location, null::jsonb as manifest,
+              b.manifest -> 'parts' as parts, b.size_bytes, b.created_by, b.created_at, b.completed_at, b.error, b.verified_at, b.verification
+         from ops.backups b where b.project_id = $1 and ($2::text is null or b.environment = $2)
+         and ($3::text[] is null or b.status = any ($3)) and ($5::uuid is null or b.id = $5::uuid)
+         order by b.created_at desc, b.id limit $4`,
+      [this.projectId, opts.env ?? null, opts.statuses ?? null, opts.limit ?? 1000, opts.id ?? null]);
+    return rows.map((r) => ({...backupSummary(backupFromRow(r)), parts: r.parts ?? []}));
+  }
+
+  /** The `backups list` line of one backup (by full id). */
+  async summary(id: string): Promise<BackupSummary> {
+    const [found] = await this.summaries({id, limit: 1});
+    if (!found) throw new NotFoundError(`backup ${id} not found`, {actions: ['odoo-sh-next backups list'], data: {backup: id}});
+    return found;
   }
 
   /** Backups of an env and kind created since a moment (failed ones do not count). */

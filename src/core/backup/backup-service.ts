@@ -8,6 +8,8 @@
  * failed. A process killed mid-way leaves it pending: the next backup's cleanup fails it (its run
  * lost its lease) and removes its temp folder, objects or open multipart uploads.
  */
+import {readdir, rm, stat} from 'node:fs/promises';
+import {join} from 'node:path';
 import type pg from 'pg';
 import type {Clock} from '../clock.js';
 import {ConflictError, InterruptedError, NotImplementedError, PolicyDeniedError, UsageError} from '../errors.js';
@@ -21,7 +23,7 @@ import type {RunContext, RunTypeHandler} from '../run/run-types.js';
 import type {BackupRef, BackupStorage, IncompleteBackup} from '../storage/backup-storage.js';
 import {query} from '../store/pool.js';
 import type {Provider} from '../../providers/provider.js';
-import type {BackupPart} from './backup-manifest.js';
+import type {BackupPart, DatabaseFormat} from './backup-manifest.js';
 import {writeBackup, type BackupProgress} from './backup-pipeline.js';
 import {writeNativeArchive} from './backup-download.js';
 import {BACKUP_KINDS, backupSummary, type Backup, type BackupKind, type BackupSummary} from './backup-record.js';
@@ -44,6 +46,13 @@ export interface BackupServiceDeps {
   readonly runs?: (() => Promise<{create(input: CreateRunInput): Promise<Run>}>) | undefined;
   /** Leftovers of backups the state store does not know are removed after this long (default 24 h). */
   readonly orphanAgeMs?: number | undefined;
+  /**
+   * Where each backup's scratch folder (`backup-<id>`: a directory dump, the logs) is made; the
+   * project's `.odoo-sh-next/tmp` for the CLI. Default: the system's temp folder.
+   */
+  readonly scratchDir?: string | undefined;
+  /** The dump format (default: writeBackup's choice by provider); set by tests that need the other one. */
+  readonly databaseFormat?: DatabaseFormat | undefined;
 }
 
 /** What a `backup` run returns (its result). */
@@ -59,8 +68,10 @@ export interface BackupCreated {
 
 export interface BackupCreateOutcome {
   readonly run: Run;
-  /** The backup the run made (null when it failed before creating one, or was detached). */
+  /** The backup the run made (null when it failed before creating one, or was detached, or with `summaryOnly`). */
   readonly backup: Backup | null;
+  /** Its `backups list` line (null when there is no backup). */
+  readonly summary: BackupSummary | null;
 }
 
 export interface CleanupResult {
@@ -68,6 +79,8 @@ export interface CleanupResult {
   readonly failed: readonly string[];
   readonly removed: readonly IncompleteBackup[];
   readonly kept: readonly IncompleteBackup[];
+  /** Scratch folders of backups that are no longer being written (a killed backup's dump). */
+  readonly scratchRemoved: readonly string[];
 }
 
 export interface BackupDeleted {
@@ -114,8 +127,13 @@ export class BackupService {
     return this.#storage;
   }
 
-  /** Queues a `backup` run of env and (unless detach) executes it here. */
-  async create(input: {env: string; kind?: BackupKind | undefined; detach?: boolean | undefined; signal?: AbortSignal | undefined}): Promise<BackupCreateOutcome> {
+  /**
+   * Queues a `backup` run of env and (unless detach) executes it here. With summaryOnly the
+   * backup's manifest (which lists every filestore file) is not loaded back: the CLI prints a summary.
+   */
+  async create(input: {
+    env: string; kind?: BackupKind | undefined; detach?: boolean | undefined; signal?: AbortSignal | undefined; summaryOnly?: boolean | undefined;
+  }): Promise<BackupCreateOutcome> {
     const env = validateEnvName(input.env);
     const kind = parseKind(input.kind);
     if (!this.deps.runs) throw new NotImplementedError('backups create needs the run engine (BackupServiceDeps.runs)');
@@ -125,7 +143,10 @@ export class BackupService {
     await query(this.deps.pool, 'select ops.sweep_expired_runs()');
     const run = await (await this.deps.runs()).create({type: 'backup', env, payload: {kind}, detach: input.detach, signal: input.signal});
     const id = run.result?.['backupId'];
-    return {run, backup: typeof id === 'string' ? await this.#repo.get(id) : null};
+    if (typeof id !== 'string') return {run, backup: null, summary: null};
+    if (input.summaryOnly) return {run, backup: null, summary: await this.#repo.summary(id)};
+    const backup = await this.#repo.get(id);
+    return {run, backup, summary: backupSummary(backup)};
   }
 
   /** The work of a `backup` run (also usable inside another run, e.g. a safety backup before a restore). */
@@ -137,9 +158,10 @@ export class BackupService {
         await ctx.event('warn', `cleanup of interrupted backups failed: ${err.message}`);
         return undefined;
       });
-      if (cleaned && (cleaned.failed.length || cleaned.removed.length)) {
-        await ctx.event('info', `cleaned up ${cleaned.failed.length} interrupted backup(s) and ${cleaned.removed.length} leftover(s)`, {
-          failed: cleaned.failed, removed: cleaned.removed.map((r) => r.where),
+      if (cleaned && (cleaned.failed.length || cleaned.removed.length || cleaned.scratchRemoved.length)) {
+        const leftovers = cleaned.removed.length + cleaned.scratchRemoved.length;
+        await ctx.event('info', `cleaned up ${cleaned.failed.length} interrupted backup(s) and ${leftovers} leftover(s)`, {
+          failed: cleaned.failed, removed: [...cleaned.removed.map((r) => r.where), ...cleaned.scratchRemoved],
         });
       }
       const environment = await this.#envs.get(env);
@@ -151,13 +173,13 @@ export class BackupService {
     await ctx.event('info', `backup ${backup.id} of ${env} (${kind}) → ${storage.location(ref)}`, {backupId: backup.id});
     let written: Awaited<ReturnType<typeof writeBackup>> | undefined;
     try {
-      written = await writeBackup({provider: await this.deps.provider(), storage, clock: this.deps.clock}, {
+      written = await writeBackup({provider: await this.deps.provider(), storage, clock: this.deps.clock, scratchDir: this.deps.scratchDir, databaseFormat: this.deps.databaseFormat}, {
         ref, kind,
         database: environment.databaseName ?? databaseName(this.deps.project, env),
         release: environment.currentRelease,
         createdAt: new Date(backup.createdAt),
       }, ctx, signal);
-      await this.#repo.complete(backup.id, {storage: storage.type, location: written.location, manifest: written.manifest, sizeBytes: written.sizeBytes});
+      await this.#repo.complete(backup.id, {storage: storage.type, location: written.location, manifest: written.manifest, manifestJson: written.manifestJson, sizeBytes: written.sizeBytes});
     } catch (err) {
       if (written) await storage.remove(ref, AbortSignal.timeout(60_000)).catch(() => undefined);
       await this.#repo.fail(backup.id, (err as Error).message ?? String(err)).catch(() => undefined);
@@ -191,13 +213,38 @@ export class BackupService {
         kept.push(item);
       }
     }
-    return {failed: failed.map((b) => b.id), removed, kept};
+    return {failed: failed.map((b) => b.id), removed, kept, scratchRemoved: await this.#cleanupScratch(bound)};
+  }
+
+  /** Removes `backup-<id>` scratch folders unless their backup is still pending (being written). */
+  async #cleanupScratch(bound: number): Promise<string[]> {
+    const dir = this.deps.scratchDir;
+    if (!dir) return [];
+    const folders = (await readdir(dir).catch(() => [] as string[]))
+      .map((name) => ({name, id: /^backup-([0-9a-f-]{36})$/.exec(name)?.[1]}))
+      .filter((f): f is {name: string; id: string} => f.id !== undefined);
+    if (folders.length === 0) return [];
+    const statuses = await this.#repo.statuses(folders.map((f) => f.id));
+    const removed: string[] = [];
+    for (const f of folders) {
+      const status = statuses.get(f.id);
+      const path = join(dir, f.name);
+      if (status === 'pending') continue;
+      if (status === undefined) {
+        // Not a backup of this state store: removed only once old (like the storage's orphans).
+        const info = await stat(path).catch(() => undefined);
+        if (!info || info.mtimeMs >= bound) continue;
+      }
+      await rm(path, {recursive: true, force: true});
+      removed.push(path);
+    }
+    return removed;
   }
 
   async list(opts: {env?: string | undefined; all?: boolean | undefined; limit?: number | undefined} = {}): Promise<BackupSummary[]> {
     const env = opts.env === undefined ? undefined : validateEnvName(opts.env);
     const statuses = opts.all ? undefined : (['pending', 'complete', 'failed'] as const);
-    return (await this.#repo.list({env, statuses, limit: opts.limit})).map(backupSummary);
+    return this.#repo.summaries({env, statuses, limit: opts.limit});
   }
 
   get(id: string): Promise<Backup> {

@@ -1,10 +1,15 @@
 /**
  * `backups verify`: re-reads every part of a backup from its storage and checks it against the
  * manifest, in one pass per part: the stored bytes are hashed (size and sha256) while a copy is
- * decompressed and read — the dump by `pg_restore --list` where the database lives, the filestore
- * and log archives by a tar parser that hashes every filestore file and compares it with
- * manifest.filestore.entries (missing, modified and stray entries). Every failure names its part.
+ * decompressed and read — a custom-format dump by `pg_restore --list` where the database lives; a
+ * directory dump's tar by a tar parser that keeps its toc.dat for `pg_restore --list` and checks
+ * that every table's data file is there and nothing else is; the filestore and log archives by a
+ * tar parser that hashes every filestore file and compares it with manifest.filestore.entries
+ * (missing, modified and stray entries). Every failure names its part.
  */
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {Writable, PassThrough, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {InterruptedError, NotFoundError} from '../errors.js';
@@ -12,7 +17,7 @@ import type {BackupRef, BackupStorage} from '../storage/backup-storage.js';
 import {HashSink} from '../storage/hashing-stream.js';
 import type {DatabaseHandle} from '../../providers/provider.js';
 import {
-  MANIFEST_FILE, validateManifest, type BackupManifest, type BackupPart, type BackupPartName, type FilestoreEntry,
+  DUMP_DIRECTORY_MEMBER, MANIFEST_FILE, validateManifest, type BackupManifest, type BackupPart, type BackupPartName, type FilestoreEntry,
 } from './backup-manifest.js';
 import {readAll} from './backup-pipeline.js';
 import {canonicalJson} from './canonical-json.js';
@@ -63,12 +68,24 @@ interface Checker {
   readonly result: () => Promise<VerifyFailure[]>;
 }
 
-/** Counts TOC entries (non-comment lines) of `pg_restore --list`. */
+/** Counts TOC entries (non-comment lines) of `pg_restore --list`; with `keep`, keeps those lines too. */
 class TocCounter extends Writable {
   entries = 0;
+  readonly lines: string[] = [];
   #atLineStart = true;
   #lineStartsWithComment = false;
+  #partial = '';
+  constructor(private readonly keep = false) {
+    super();
+  }
+
   override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    if (this.keep) {
+      const text = this.#partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      this.#partial = lines.pop()!;
+      for (const l of lines) if (l && !l.startsWith(';')) this.lines.push(l);
+    }
     for (const b of chunk) {
       if (this.#atLineStart) {
         this.#lineStartsWithComment = b === 0x3b; // ';'
@@ -133,6 +150,60 @@ function dumpChecker(handle: DatabaseHandle, signal: AbortSignal, toc: {entries:
   };
 }
 
+/** TOC entries whose data pg_dump --format=directory writes to `<dump id>.dat[.gz|.lz4|.zst]`. */
+const TABLE_DATA_LINE = /^(\d+); \d+ \d+ TABLE DATA /;
+/** Large objects: blobs.toc (blobs_<id>.toc from PostgreSQL 17) and one blob_<oid> file each. */
+const BLOBS_LINE = /^\d+; \d+ \d+ BLOBS /;
+const MAX_TOC_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A directory dump stored as a tar: the archive must parse, hold toc.dat (kept in memory and
+ * read by `pg_restore --list` from a temp folder, where the database lives), a data file for
+ * every TABLE DATA entry of that table of contents, and nothing pg_dump does not write.
+ */
+function dumpDirectoryChecker(handle: DatabaseHandle, signal: AbortSignal, toc: {entries: number | null}): Checker {
+  const indexer = new TarIndexer(undefined, {withSha256: false, capture: {path: 'toc.dat', maxBytes: MAX_TOC_BYTES}});
+  const unreadable = (message: string): VerifyFailure => ({part: 'database', problem: 'unreadable', message});
+  return {
+    sink: indexer,
+    result: async () => {
+      const failures = indexer.problems.map((p) => unreadable(`database archive: ${p}`));
+      for (const o of indexer.others) failures.push(unreadable(`database archive: ${o.path} (${o.type}) is not a file pg_dump writes`));
+      const members = [...indexer.fileMap.keys()];
+      for (const m of members) if (!DUMP_DIRECTORY_MEMBER.test(m)) failures.push(unreadable(`database archive: ${m} is not a file pg_dump writes`));
+      const tocDat = indexer.captured;
+      if (!tocDat) return [...failures, unreadable('database archive: no toc.dat (the directory dump\'s table of contents)')];
+      const dir = await mkdtemp(join(tmpdir(), 'odoo-sh-verify-'));
+      const listing = new TocCounter(true);
+      try {
+        await writeFile(join(dir, 'toc.dat'), tocDat, {mode: 0o600});
+        await handle.runTool('pg_restore', ['--list', dir], {stdout: listing}, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        return [...failures, unreadable(`pg_restore cannot read the dump's toc.dat: ${(err as Error).message}`)];
+      } finally {
+        await rm(dir, {recursive: true, force: true});
+      }
+      toc.entries = listing.entries;
+      if (listing.entries === 0) return [...failures, unreadable('pg_restore --list found no table of contents in toc.dat')];
+      const data = new Set(members.filter((m) => /^\d+\.dat/.test(m)).map((m) => m.slice(0, m.indexOf('.'))));
+      const expected = new Set<string>();
+      let blobs = false;
+      for (const line of listing.lines) {
+        const id = TABLE_DATA_LINE.exec(line)?.[1];
+        if (id) expected.add(id);
+        if (BLOBS_LINE.test(line)) blobs = true;
+      }
+      const missing = [...expected].filter((id) => !data.has(id));
+      const stray = [...data].filter((id) => !expected.has(id));
+      if (missing.length) failures.push(unreadable(`database archive: no data file for ${missing.length} table(s) of toc.dat (first: ${missing[0]}.dat)`));
+      if (stray.length) failures.push(unreadable(`database archive: ${stray.length} data file(s) not in toc.dat (first: ${stray[0]}.dat)`));
+      if (!blobs && members.some((m) => m.startsWith('blob'))) failures.push(unreadable('database archive: large object files but no BLOBS entry in toc.dat'));
+      return failures;
+    },
+  };
+}
+
 function filestoreChecker(manifest: BackupManifest, stats: {files: number; missing: number; modified: number; stray: number}): Checker {
   const expected = new Map<string, FilestoreEntry>((manifest.filestore?.entries ?? []).map((e) => [e.path, e]));
   const failures: VerifyFailure[] = [];
@@ -192,10 +263,21 @@ async function checkPart(
   const ac = new AbortController();
   const inner = AbortSignal.any([signal, ac.signal]);
   const hash = new HashSink();
-  const z = spawnZstd(['-d'], inner, `verify ${part.name}`);
-  const zDone = z.done.then(() => undefined, (err: unknown) => err as Error);
-  const checked = pipeline(z.stdout, checker.sink).then(() => undefined, (err: unknown) => err as Error);
-  const tee = new Tee([hash, {stream: z.stdin, tolerant: true}]);
+  let zDone: Promise<Error | undefined>;
+  let checked: Promise<Error | undefined>;
+  let tee: Tee;
+  if (part.compression === 'zstd') {
+    const z = spawnZstd(['-d'], inner, `verify ${part.name}`);
+    zDone = z.done.then(() => undefined, (err: unknown) => err as Error);
+    checked = pipeline(z.stdout, checker.sink).then(() => undefined, (err: unknown) => err as Error);
+    tee = new Tee([hash, {stream: z.stdin, tolerant: true}]);
+  } else {
+    // Stored as is: the checker reads the stored bytes themselves.
+    const feed = new PassThrough({highWaterMark: 1024 * 1024});
+    zDone = Promise.resolve(undefined);
+    checked = pipeline(feed, checker.sink).then(() => undefined, (err: unknown) => err as Error);
+    tee = new Tee([hash, {stream: feed, tolerant: true}]);
+  }
   const failures: VerifyFailure[] = [];
   try {
     await pipeline(source, tee, {signal});
@@ -249,7 +331,8 @@ export async function verifyBackup(deps: VerifyDeps, ref: BackupRef, recorded: B
   const toc: {entries: number | null} = {entries: null};
   const parts: VerifiedPart[] = [];
   for (const part of manifest.parts) {
-    const checker = part.name === 'database' ? dumpChecker(await deps.database(), signal, toc)
+    const checker = part.name === 'database'
+      ? (manifest.database.format === 'pg_dump-directory+tar' ? dumpDirectoryChecker : dumpChecker)(await deps.database(), signal, toc)
       : part.name === 'filestore' ? filestoreChecker(manifest, stats)
         : logsChecker();
     const r = await checkPart(deps.storage, ref, part, checker, signal);

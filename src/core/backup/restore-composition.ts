@@ -46,7 +46,7 @@ export async function restoreDeps(host: RestoreHost): Promise<RestoreDeps> {
     restores: async () => new RestoreRepository(pool, projectId),
     storage: async (): Promise<BackupStorage> => (await backups()).storage(),
     clock: host.clock,
-    workDir: join(cfg.projectRoot, '.odoo-sh-next'),
+    workDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
     masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
     safetyBackup: async ({env, runId, ctx}) => ({id: (await (await backups()).runBackup(ctx, {env, kind: 'safety', runId})).backupId}),
   };

@@ -13,7 +13,7 @@
  * new database and filestore and leaves the environment as it was. The previous database and
  * filestore are kept until `backups restore --confirm` or the expiry.
  */
-import {mkdtemp, rm} from 'node:fs/promises';
+import {mkdir, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Clock} from '../clock.js';
@@ -93,10 +93,15 @@ export async function discardRestore(deps: Pick<RestoreDeps, 'provider'>, env: s
   await provider.filestore.remove({env, database}, signal).catch(() => undefined);
 }
 
-/** Restores of this env left pending by a crash: their new database and filestore go. */
+/** The private folder a restore fetches its dump into. */
+export const restoreWorkDir = (deps: Pick<RestoreDeps, 'workDir'>, restoreId: string): string =>
+  join(deps.workDir ?? tmpdir(), `restore-${restoreId}`);
+
+/** Restores of this env left pending by a crash: their new database and filestore go, and their work folder. */
 async function cleanupAbandoned(deps: RestoreDeps, restores: RestoreRepository, env: string, current: string, ctx: RunContext): Promise<void> {
   for (const r of await restores.abandoned(env, ctx.run.id)) {
     if (r.newDatabase && r.newDatabase !== current) await discardRestore(deps, env, r.newDatabase);
+    await rm(restoreWorkDir(deps, r.id), {recursive: true, force: true}); // the fetched dump
     await restores.setStatus(r.id, 'failed', 'interrupted; its database and filestore were dropped').catch(() => undefined);
     await ctx.event('warn', `dropped the leftovers of interrupted restore ${r.id} (${r.newDatabase ?? 'no database'})`);
   }
@@ -117,7 +122,10 @@ export function restoreRunType(deps: RestoreDeps): RunTypeHandler {
       const newDatabase = restoreDatabaseName(current, p.restoreId);
       if (newDatabase === current) throw new ConflictError(`restore ${p.restoreId} would load ${current}, the database in use: retry`);
       await cleanupAbandoned(deps, restores, env, current, ctx);
-      const work = await mkdtemp(join(deps.workDir ?? tmpdir(), 'odoo-sh-restore-'));
+      // Named after the restore, so the leftovers of a killed one are found (cleanupAbandoned).
+      const work = restoreWorkDir(deps, p.restoreId);
+      await rm(work, {recursive: true, force: true});
+      await mkdir(work, {recursive: true, mode: 0o700});
       let recorded = false;
       let switched = false;
       let source: RestoreSource | undefined;

@@ -4,6 +4,8 @@
  * fetch (download and check), load the database, stream the filestore as a validated tar.
  */
 import {execa} from 'execa';
+import {existsSync} from 'node:fs';
+import {mkdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import {PassThrough, Writable, type Readable, type Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -11,9 +13,9 @@ import zlib from 'node:zlib';
 import {InterruptedError, ProviderError} from '../errors.js';
 import {HashingStream} from '../storage/hashing-stream.js';
 import type {DatabaseHandle} from '../../providers/provider.js';
-import {PART_FILES, type BackupManifest, type BackupPartName, type FilestoreEntry} from './backup-manifest.js';
+import {DUMP_DIRECTORY_MEMBER, PART_FILES, partFile, type BackupManifest, type BackupPartName, type FilestoreEntry} from './backup-manifest.js';
 import {pgRestoreFile} from './restore-database.js';
-import {DEFAULT_LIMITS, ExpansionMeter, tarGuard, type ArchiveLimits} from './safe-extract.js';
+import {DEFAULT_LIMITS, ExpansionMeter, tarGuard, UnsafeArchiveError, type ArchiveLimits} from './safe-extract.js';
 import {spawnZstd} from './stream-tee.js';
 import {TarIndexer, type IndexedFile} from './tar-index.js';
 
@@ -45,16 +47,16 @@ export interface RestoreSource {
   fetch(work: string, signal: AbortSignal): Promise<void>;
   loadDatabase(handle: DatabaseHandle, database: string, opts: {readonly jobs: number}, signal: AbortSignal): Promise<void>;
   filestoreTar(signal: AbortSignal): Promise<GuardedTar>;
-  /** The custom-format dump, after fetch (native and pg_dump sources). */
+  /** The dump pg_restore reads (a custom-format file or a directory-format folder), after fetch (native and pg_dump sources). */
   readonly dumpFile?: string | undefined;
   close(): Promise<void>;
 }
 
 export class CorruptBackupError extends ProviderError {}
 
-export const corruptPart = (part: BackupPartName, detail: string, backup: string): CorruptBackupError =>
-  new CorruptBackupError(`backup ${backup}: part ${part} (${PART_FILES[part]}) is corrupt: ${detail}`, {
-    data: {part, file: PART_FILES[part], backup},
+export const corruptPart = (part: BackupPartName, detail: string, backup: string, file = PART_FILES[part]): CorruptBackupError =>
+  new CorruptBackupError(`backup ${backup}: part ${part} (${file}) is corrupt: ${detail}`, {
+    data: {part, file, backup},
     actions: [`odoo-sh-next backups verify ${backup}`, 'restore another backup'],
   });
 
@@ -187,6 +189,46 @@ async function zstdToFile(source: Readable, hash: HashingStream, file: string, s
   if (f.status === 'rejected') throw f.reason;
 }
 
+/**
+ * Extracts a stored directory dump (a plain tar) into `dir`, hashing every byte read: entries
+ * are refused unless they are regular files at the root named as pg_dump names them, and the
+ * extracted bytes cannot exceed the stored ones. The validated stream is written by GNU tar
+ * (its pipe gives backpressure: memory stays flat whatever the size of a table's file).
+ */
+async function extractDumpDirectory(raw: Readable, hash: HashingStream, dir: string, storedBytes: number, signal: AbortSignal): Promise<void> {
+  const limits: ArchiveLimits = {...DEFAULT_LIMITS, maxTotalBytes: storedBytes, maxEntries: 1_000_000};
+  const guard = tarGuard({
+    limits,
+    onEntry: (entry) => {
+      if (entry.kind === 'directory' && entry.path === '') return;
+      if (entry.kind !== 'file' || !DUMP_DIRECTORY_MEMBER.test(entry.path)) {
+        throw new UnsafeArchiveError(`directory dump entry ${JSON.stringify(entry.path)} (${entry.kind}) is not a file pg_dump writes`);
+      }
+    },
+  });
+  await mkdir(dir, {recursive: true, mode: 0o700});
+  const ac = new AbortController();
+  const inner = AbortSignal.any([signal, ac.signal]);
+  const tar = execa('tar', ['--extract', '--file=-', '--no-same-owner', '--no-same-permissions', '--directory', dir], {
+    stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: {stderr: true}, maxBuffer: {stderr: 64 * 1024},
+    env: {LC_ALL: 'C'}, cancelSignal: inner, forceKillAfterDelay: 2000, reject: false,
+  });
+  tar.stdin.on('error', () => undefined); // EPIPE when tar stops first: its exit status says why
+  for (const s of [raw, hash, guard]) s.on('error', () => undefined);
+  const fed = pipeline(raw, hash, guard, tar.stdin, {signal: inner}).catch((err: unknown) => {
+    ac.abort(err);
+    throw err;
+  });
+  const [r, f] = await Promise.allSettled([tar, fed]);
+  if (signal.aborted) throw new InterruptedError('interrupted', {cause: signal.reason});
+  if (f.status === 'rejected') throw f.reason;
+  const result = r.status === 'fulfilled' ? r.value : undefined;
+  if (!result || result.exitCode !== 0) {
+    const stderr = typeof result?.stderr === 'string' ? result.stderr.trim().split('\n').slice(-3).join('; ') : '';
+    throw new ProviderError(`tar (extract the database dump) exited with status ${result?.exitCode ?? '?'}${stderr ? `: ${stderr}` : ''}`);
+  }
+}
+
 export interface PartReader {
   open(file: string, signal: AbortSignal): Promise<Readable>;
 }
@@ -218,24 +260,34 @@ export class NativeBackupSource implements RestoreSource {
 
   #part(name: BackupPartName) {
     const part = this.manifest.parts.find((p) => p.name === name);
-    if (!part) throw corruptPart(name, 'not in the manifest', this.manifest.id);
+    if (!part) throw corruptPart(name, 'not in the manifest', this.manifest.id, partFile(name, this.manifest.database.format));
     return part;
   }
 
+  /**
+   * Custom format: decompresses the dump into `work/database.dump`. Directory format: extracts
+   * the tar into `work/database.dir` (flat, only the file names pg_dump writes), from which
+   * pg_restore --jobs N reads. Either way every stored byte is hashed against the manifest.
+   */
   async fetch(work: string, signal: AbortSignal): Promise<void> {
     const part = this.#part('database');
     const hash = new HashingStream();
-    const file = join(work, 'database.dump');
+    const directory = this.manifest.database.format === 'pg_dump-directory+tar';
+    const target = join(work, directory ? 'database.dir' : 'database.dump');
+    const corrupt = (detail: string) => corruptPart('database', detail, this.manifest.id, part.file);
     try {
-      await zstdToFile(await this.parts.open(part.file, signal), hash, file, signal);
+      const raw = await this.parts.open(part.file, signal);
+      if (directory) await extractDumpDirectory(raw, hash, target, part.sizeBytes, signal);
+      else await zstdToFile(raw, hash, target, signal);
     } catch (err) {
       if (signal.aborted) throw err;
-      throw corruptPart('database', (err as Error).message, this.manifest.id);
+      throw corrupt((err as Error).message);
     }
     if (hash.bytes !== part.sizeBytes || hash.digest() !== part.sha256) {
-      throw corruptPart('database', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id);
+      throw corrupt(`sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`);
     }
-    this.dumpFile = file;
+    if (directory && !existsSync(join(target, 'toc.dat'))) throw corrupt('the directory dump has no toc.dat');
+    this.dumpFile = target;
   }
 
   async loadDatabase(handle: DatabaseHandle, database: string, opts: {readonly jobs: number}, signal: AbortSignal): Promise<void> {
@@ -251,13 +303,13 @@ export class NativeBackupSource implements RestoreSource {
       zstd: true, hash, limits: manifestLimits(this.manifest), index: true, signal,
       onEnd: () => {
         if (hash.bytes !== part.sizeBytes || hash.digest() !== part.sha256) {
-          throw corruptPart('filestore', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id);
+          throw corruptPart('filestore', `sha256/size differ from the manifest (${hash.bytes} bytes read, ${part.sizeBytes} expected)`, this.manifest.id, part.file);
         }
       },
     });
     return {...guarded, done: guarded.done.catch((err: unknown) => {
       if (signal.aborted || (err as {data?: {part?: string}}).data?.part) throw err;
-      throw corruptPart('filestore', (err as Error).message, this.manifest.id);
+      throw corruptPart('filestore', (err as Error).message, this.manifest.id, part.file);
     })};
   }
 

@@ -4,7 +4,7 @@
  * running at once so nothing is ever held in memory beyond the streams' buffers.
  */
 import {execa} from 'execa';
-import {Writable, type Readable} from 'node:stream';
+import {Readable, Writable} from 'node:stream';
 import {InterruptedError, ProviderError} from '../errors.js';
 
 interface TeeTarget {
@@ -99,11 +99,11 @@ export interface ZstdChild {
   readonly done: Promise<void>;
 }
 
-/** Starts zstd with argv; `-c` is always given (stdin → stdout). */
-export function spawnZstd(args: readonly string[], signal: AbortSignal, label: string): ZstdChild {
-  const child = execa('zstd', [...args, '-q', '-c'], {
+/** Starts zstd with argv: stdin → stdout (`-c`), or stdin → `outputFile` (a new file; stdout is then empty). */
+export function spawnZstd(args: readonly string[], signal: AbortSignal, label: string, outputFile?: string): ZstdChild {
+  const child = execa('zstd', [...args, '-q', ...(outputFile === undefined ? ['-c'] : ['-o', outputFile])], {
     stdin: 'pipe',
-    stdout: 'pipe',
+    stdout: outputFile === undefined ? 'pipe' : 'ignore',
     stderr: 'pipe',
     buffer: {stdout: false, stderr: true},
     maxBuffer: {stderr: 64 * 1024},
@@ -122,7 +122,7 @@ export function spawnZstd(args: readonly string[], signal: AbortSignal, label: s
       throw new ProviderError(`${label}: zstd exited with status ${r.exitCode}${stderr ? `: ${stderr}` : ''}`);
     }
   });
-  return {stdin: child.stdin, stdout: child.stdout, done};
+  return {stdin: child.stdin, stdout: child.stdout ?? Readable.from([]), done};
 }
 
 export interface ZstdPipelineOptions<T> {
@@ -130,8 +130,10 @@ export interface ZstdPipelineOptions<T> {
   readonly label: string;
   /** Writes the input into sink and ends it. */
   readonly produce: (sink: Writable, signal: AbortSignal) => Promise<unknown>;
-  /** Reads zstd's output to its end. */
-  readonly consume: (output: Readable, signal: AbortSignal) => Promise<T>;
+  /** Reads zstd's output to its end (unless outputFile). */
+  readonly consume?: ((output: Readable, signal: AbortSignal) => Promise<T>) | undefined;
+  /** zstd writes its output into this new file itself (then consume is not called and the result is undefined). */
+  readonly outputFile?: string | undefined;
   /** Gets every input byte too; its failure fails the pipeline. */
   readonly tap?: Writable | undefined;
   readonly signal: AbortSignal;
@@ -147,7 +149,9 @@ export const ZSTD_COMPRESS_ARGS = ['-3', '-T2'] as const;
  * producer → [tap] → zstd → consumer, all at once. The first failure aborts the others and is
  * the one thrown (InterruptedError when the caller's signal fired).
  */
-export async function zstdPipeline<T>(opts: ZstdPipelineOptions<T>): Promise<T> {
+export async function zstdPipeline<T>(opts: ZstdPipelineOptions<T> & {readonly consume: NonNullable<ZstdPipelineOptions<T>['consume']>}): Promise<T>;
+export async function zstdPipeline(opts: ZstdPipelineOptions<never> & {readonly outputFile: string}): Promise<undefined>;
+export async function zstdPipeline<T>(opts: ZstdPipelineOptions<T>): Promise<T | undefined> {
   const ac = new AbortController();
   const signal = AbortSignal.any([opts.signal, ac.signal]);
   let first: unknown;
@@ -155,12 +159,12 @@ export async function zstdPipeline<T>(opts: ZstdPipelineOptions<T>): Promise<T> 
     first ??= err;
     if (!ac.signal.aborted) ac.abort(err);
   };
-  const z = spawnZstd(opts.mode === 'compress' ? [...ZSTD_COMPRESS_ARGS] : ['-d'], signal, opts.label);
+  const z = spawnZstd(opts.mode === 'compress' ? [...ZSTD_COMPRESS_ARGS] : ['-d'], signal, opts.label, opts.outputFile);
   // The tee ends the tap and waits for it, so the producer settles after the tap; its errors fail all.
   opts.tap?.once('error', fail);
   const sink = opts.tap ? new Tee([z.stdin, opts.tap]) : z.stdin;
   const produced = opts.produce(sink, signal);
-  const consumed = opts.consume(z.stdout, signal);
+  const consumed = opts.consume && opts.outputFile === undefined ? opts.consume(z.stdout, signal) : Promise.resolve(undefined);
   const tasks: Promise<unknown>[] = [z.done, consumed, produced];
   for (const t of tasks) t.catch(fail);
   // Once aborted, every part stops on its own; a part that would not is not waited for forever.

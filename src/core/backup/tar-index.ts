@@ -103,6 +103,8 @@ export interface TarIndexerOptions {
    * (checked against the manifest before anything switches) already proves every byte of every file.
    */
   readonly withSha256?: boolean;
+  /** Keeps the content of the file at this path (e.g. a directory dump's toc.dat), up to maxBytes. */
+  readonly capture?: {readonly path: string; readonly maxBytes: number};
 }
 
 interface Current {
@@ -113,6 +115,8 @@ interface Current {
   readonly file: boolean;
   readonly hash: Hash | null;
   readonly sha1: Hash | null;
+  /** Content kept (options.capture), or null. */
+  readonly chunks: Buffer[] | null;
 }
 
 export class TarIndexer extends Writable {
@@ -122,6 +126,8 @@ export class TarIndexer extends Writable {
   readonly #problems: string[] = [];
   readonly #withSha1: boolean;
   readonly #withSha256: boolean;
+  readonly #capture: TarIndexerOptions['capture'];
+  #captured: Buffer | null = null;
   #directories = 0;
   /** Bytes of a header block read so far (a header split across chunks). */
   readonly #header = Buffer.alloc(BLOCK);
@@ -142,6 +148,12 @@ export class TarIndexer extends Writable {
     super({highWaterMark: 256 * 1024});
     this.#withSha1 = opts.withSha1 ?? false;
     this.#withSha256 = opts.withSha256 ?? true;
+    this.#capture = opts.capture;
+  }
+
+  /** The content of options.capture's file, once read (null when the archive has no such file). */
+  get captured(): Buffer | null {
+    return this.#captured;
   }
 
   /** Archive-level problems (truncation, invalid headers...). An empty archive (zero blocks only) has none. */
@@ -233,6 +245,7 @@ export class TarIndexer extends Writable {
     }
     this.#current?.hash?.update(part);
     this.#current?.sha1?.update(part);
+    this.#current?.chunks?.push(Buffer.from(part));
   }
 
   /** The entry's data ended: its padding follows. */
@@ -261,6 +274,7 @@ export class TarIndexer extends Writable {
     const c = this.#current!;
     this.#current = null;
     if (!c.file) return;
+    if (c.chunks) this.#captured = Buffer.concat(c.chunks);
     this.#record({path: c.path, size: c.size, ...(c.hash ? {sha256: c.hash.digest('hex')} : {}), ...(c.sha1 ? {sha1: c.sha1.digest('hex')} : {})});
   }
 
@@ -302,21 +316,27 @@ export class TarIndexer extends Writable {
     const dataSize = type === '5' || type === '1' || type === '2' ? 0 : size;
     if (type === '5' || path === '') {
       this.#directories++;
-      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null};
+      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null, chunks: null};
     } else if (type === '1') {
       const linkpath = ext.linkpath ?? field(block, 157, 100);
       const target = this.#files.get(normalizeTarPath(linkpath));
       if (target) this.#record({...target, path});
       else this.others.push({path, type: `hard link to a missing ${linkpath}`});
-      this.#current = {path, type, size: 0, file: false, hash: null, sha1: null};
+      this.#current = {path, type, size: 0, file: false, hash: null, sha1: null, chunks: null};
     } else if (FILE_TYPES.has(type)) {
+      const capture = this.#capture?.path === path;
+      if (capture && dataSize > this.#capture!.maxBytes) {
+        this.#fail(`${path} is ${dataSize} bytes, more than the ${this.#capture!.maxBytes} expected`);
+        return;
+      }
       this.#current = {
         path, type, size: dataSize, file: true,
         hash: this.#withSha256 ? createHash('sha256') : null, sha1: this.#withSha1 ? createHash('sha1') : null,
+        chunks: capture ? [] : null,
       };
     } else {
       this.others.push({path, type: TYPE_NAMES[type] ?? `type ${JSON.stringify(type)}`});
-      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null};
+      this.#current = {path, type, size: dataSize, file: false, hash: null, sha1: null, chunks: null};
     }
     this.#start(dataSize);
   }

@@ -5,7 +5,7 @@
  * filestore as a validated tar, restore-verify.ts checks attachments), into the build's database.
  */
 import {mkdir, rm} from 'node:fs/promises';
-import type {Backup} from '../backup/backup-record.js';
+import type {BackupSummary} from '../backup/backup-record.js';
 import {ConflictError} from '../errors.js';
 import {BackupRepository} from '../backup/backup-repository.js';
 import {createEmptyDatabase} from '../backup/restore-database.js';
@@ -50,13 +50,13 @@ export interface CloneBackupCandidate {
 }
 
 /** A backup whose last verification failed is not a clone source. Pure. */
-function usable(b: Backup): boolean {
-  return b.status === 'complete' && !(b.verification && b.verification['ok'] === false);
+function usable(b: BackupSummary): boolean {
+  return b.status === 'complete' && b.verified !== false;
 }
 
 /** The newest complete (and not failed-verification) backup of env, with its age at `now`. */
 export async function newestBackup(deps: CloneBackupDeps, env: string, now: Date): Promise<CloneBackupCandidate | undefined> {
-  const list = await (await deps.backups()).list({env, statuses: ['complete'], limit: 20});
+  const list = await (await deps.backups()).summaries({env, statuses: ['complete'], limit: 20});
   const b = list.find(usable);
   if (!b) return undefined;
   return {id: b.id, createdAt: b.createdAt, ageMs: Math.max(0, now.getTime() - new Date(b.createdAt).getTime())};

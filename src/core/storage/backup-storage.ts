@@ -62,6 +62,12 @@ export interface BackupWriter {
   /** Stores a file from a stream (read to its end); returns its size and sha256. */
   put(file: string, source: Readable, signal: AbortSignal): Promise<StoredFile>;
   /**
+   * Storages with local files (filesystem) only: `write` has a program create the file itself at
+   * the path given (a new file; e.g. `zstd -o path`), so its bytes never pass through this
+   * process; the storage then flushes it to disk and hashes it by reading it back.
+   */
+  putWritten?(file: string, write: (path: string) => Promise<void>, signal: AbortSignal): Promise<StoredFile>;
+  /**
    * Makes the backup complete and visible. Requires manifest.json to have been put, last
    * (S3: writing the manifest is what completes it; filesystem: the folder is renamed).
    */

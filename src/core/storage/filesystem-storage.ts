@@ -4,6 +4,7 @@
  * once complete, so a crash never leaves a folder that looks complete. Deleting renames the folder
  * back to `<id>.partial/` first, so an interrupted delete is an incomplete backup too.
  */
+import {createHash} from 'node:crypto';
 import {createReadStream, createWriteStream, existsSync} from 'node:fs';
 import {mkdir, open, readdir, rename, rm, stat} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
@@ -142,6 +143,31 @@ async function lastWrite(dir: string): Promise<Date> {
   return new Date(newest);
 }
 
+/**
+ * sha256 and size of a file another program wrote, read back through one reused buffer (memory
+ * stays flat; the bytes are still in the page cache), then fsynced like the files put() writes.
+ */
+async function hashAndFlush(path: string, signal: AbortSignal): Promise<{sizeBytes: number; sha256: string}> {
+  const handle = await open(path, 'r+');
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let sizeBytes = 0;
+    for (;;) {
+      if (signal.aborted) throw new InterruptedError('interrupted', {cause: signal.reason});
+      const {bytesRead} = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      sizeBytes += bytesRead;
+    }
+    await handle.chmod(0o600); // as put() creates its files (the folder is 0700 meanwhile)
+    await handle.sync();
+    return {sizeBytes, sha256: hash.digest('hex')};
+  } finally {
+    await handle.close();
+  }
+}
+
 class FilesystemWriter implements BackupWriter {
   #manifestPut = false;
   #committed = false;
@@ -163,6 +189,19 @@ class FilesystemWriter implements BackupWriter {
     }
     if (file === MANIFEST_FILE) this.#manifestPut = true;
     return {file, sizeBytes: hasher.bytes, sha256: hasher.digest()};
+  }
+
+  async putWritten(file: string, write: (path: string) => Promise<void>, signal: AbortSignal): Promise<StoredFile> {
+    checkFileName(file);
+    if (this.#committed || this.#manifestPut || file === MANIFEST_FILE) throw new InternalError(`cannot write ${file} here`);
+    const path = join(this.partial, file);
+    if (existsSync(path)) throw new InternalError(`${path} already exists`);
+    await write(path);
+    try {
+      return {file, ...await hashAndFlush(path, signal)};
+    } catch (err) {
+      throw ioError(`cannot read back ${path}`, err, signal);
+    }
   }
 
   async commit(signal: AbortSignal): Promise<void> {

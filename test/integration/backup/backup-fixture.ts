@@ -35,6 +35,10 @@ export interface BackupFixture {
   readonly local: LocalFixture;
   readonly database: string;
   readonly filestoreDir: string;
+  /** The services' scratchDir (each backup's `backup-<id>` folder is made here). */
+  readonly scratchDir: string;
+  /** `backup-<id>` folders present in scratchDir. */
+  scratchLeftovers(): Promise<string[]>;
   service(storage: BackupStorage, over?: Partial<BackupServiceDeps>): BackupService;
   cleanup(): Promise<void>;
 }
@@ -73,18 +77,21 @@ export async function makeBackupFixture(opts: {bigFileBytes?: number} = {}): Pro
     await writeFile(join(filestoreDir, dir, name), data);
   }
   const runConfig = testConfig({leaseSeconds: 30});
+  const scratchDir = await mkdtemp(join(tmpdir(), 'odoo-sh-backup-scratch-'));
   const service = (storage: BackupStorage, over: Partial<BackupServiceDeps> = {}) => {
     const deps: BackupServiceDeps = {
       pool: db.pool, projectId, project: PROJECT, provider: async () => local.provider, storage,
-      config: {manualPerDay: 100}, clock: systemClock, logger: nullLogger, ...over,
+      config: {manualPerDay: 100}, clock: systemClock, logger: nullLogger, scratchDir, ...over,
     };
     const runs = new RunService({pool: db.pool, projectId, clock: systemClock, events: nullSink, logger: nullLogger, config: runConfig,
       runTypes: new RunTypeRegistry([backupRunType(deps)])});
     return new BackupService({...deps, runs: async () => runs});
   };
   return {
-    db, projectId, local, database, filestoreDir, service,
+    db, projectId, local, database, filestoreDir, service, scratchDir,
+    scratchLeftovers: async () => (await readdir(scratchDir)).filter((n) => n.startsWith('backup-')),
     async cleanup() {
+      await rm(scratchDir, {recursive: true, force: true});
       await local.cleanup();
       await db.drop();
     },

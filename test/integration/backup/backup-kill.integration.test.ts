@@ -1,7 +1,8 @@
 // `backups create` killed with SIGKILL at random points of its write, through the built CLI on
 // the local provider (a preview made by the Odoo stand-in) with both storages: the killed backup
 // is never listed complete, and the next `backups create` fails it and removes what it left
-// (the `.partial` folder; the open multipart upload and objects without manifest).
+// (the `.partial` folder; the open multipart upload and objects without manifest; its scratch
+// folder in .odoo-sh-next/tmp with the directory dump).
 import {ListMultipartUploadsCommand, S3Client} from '@aws-sdk/client-s3';
 import {execa, type ResultPromise} from 'execa';
 import {randomBytes} from 'node:crypto';
@@ -52,6 +53,11 @@ async function setStorage(type: 'filesystem' | 's3') {
 
 const s3Client = () => new S3Client({endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: {accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey}});
 const openUploads = async () => (await s3Client().send(new ListMultipartUploadsCommand({Bucket: s3.bucket}))).Uploads ?? [];
+/** What killed backups leave in the project's scratch folder (their dump folders, spooled logs). */
+const scratchFolders = async () => {
+  const dir = join(project.dir, '.odoo-sh-next', 'tmp');
+  return existsSync(dir) ? (await readdir(dir)).filter((n) => n.startsWith('backup-')) : [];
+};
 const partialFolders = async () => (existsSync(backupsRoot()) ? (await readdir(backupsRoot())).filter((n) => n.endsWith('.partial')) : []);
 
 function spawnBackup(): ResultPromise {
@@ -145,6 +151,8 @@ describe('backups create killed with SIGKILL', () => {
     const interrupted = list.filter((b) => b.status !== 'complete').map((b) => b.id);
     expect(interrupted.length).toBeGreaterThanOrEqual(2);
 
+    expect((await scratchFolders()).length).toBeGreaterThanOrEqual(1);
+
     // The next backups clean up: the killed ones are failed and their leftovers removed.
     await sleep(LEASE_SECONDS * 1000 + 500);
     const onS3 = await cli<BackupsCreateResult>('backups', 'create', '--env', env);
@@ -156,6 +164,7 @@ describe('backups create killed with SIGKILL', () => {
     const onFs = await cli<BackupsCreateResult>('backups', 'create', '--env', env, '--kind', 'daily');
     expect(onFs.exitCode, onFs.stderr + onFs.stdout).toBe(0);
     expect(await partialFolders()).toEqual([]);
+    expect(await scratchFolders()).toEqual([]);
 
     list = (await cli<BackupsListResult>('backups', 'list', '--env', env)).json.result!;
     assertContract('backups list', list);

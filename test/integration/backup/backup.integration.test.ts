@@ -4,12 +4,12 @@
 import {execa} from 'execa';
 import {createHash} from 'node:crypto';
 import {existsSync} from 'node:fs';
-import {mkdtemp, readFile, rm, writeFile, unlink} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, unlink} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {ConflictError, PolicyDeniedError, UsageError} from '../../../src/core/errors.js';
-import {MANIFEST_FILE, PART_FILES, type BackupManifest} from '../../../src/core/backup/backup-manifest.js';
+import {DUMP_DIRECTORY_MEMBER, MANIFEST_FILE, PART_FILES, partFile, type BackupManifest} from '../../../src/core/backup/backup-manifest.js';
 import type {Backup} from '../../../src/core/backup/backup-record.js';
 import type {BackupService} from '../../../src/core/backup/backup-service.js';
 import type {VerifyFailure} from '../../../src/core/backup/backup-verify.js';
@@ -28,6 +28,8 @@ afterAll(async () => {
 });
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** The database part of a backup of the local provider (directory format). */
+const DUMP_TAR = partFile('database', 'pg_dump-directory+tar');
 
 async function verifyFailures(service: BackupService, id: string): Promise<{err: ConflictError; failures: VerifyFailure[]}> {
   const err = await service.verify(id, sig()).then(() => undefined, (e: unknown) => e);
@@ -68,7 +70,7 @@ describe.each([
     expect(m.odoo.version).toBe('17.0');
     expect(m.odoo.modules['base']).toMatch(/^17\.0\./);
     expect(Object.keys(m.odoo.modules)).toContain('mail');
-    expect(m.database).toMatchObject({name: fx.database, format: 'pg_dump-custom+zstd'});
+    expect(m.database).toMatchObject({name: fx.database, format: 'pg_dump-directory+tar'});
     expect(m.database.sizeBytes).toBeGreaterThan(1_000_000);
     expect(m.database.pgVersion).toMatch(/^\d+/);
     expect(Object.keys(m.tools)).toEqual(expect.arrayContaining(['pg_dump', 'zstd']));
@@ -76,7 +78,8 @@ describe.each([
     let total = 0;
     for (const p of m.parts) {
       const raw = await backend.getRaw(ref(b), p.file);
-      expect(p.file).toBe(PART_FILES[p.name]);
+      expect(p.file).toBe(partFile(p.name, 'pg_dump-directory+tar'));
+      expect(p.compression).toBe(p.name === 'database' ? 'none' : 'zstd');
       expect(raw.length).toBe(p.sizeBytes);
       expect(sha256(raw)).toBe(p.sha256);
       total += raw.length;
@@ -84,8 +87,12 @@ describe.each([
     const manifestRaw = await backend.getRaw(ref(b), MANIFEST_FILE);
     expect(JSON.parse(manifestRaw.toString())).toEqual(m);
     expect(b.sizeBytes).toBe(total + manifestRaw.length);
-    // The dump is a custom-format dump; the filestore archive holds exactly the files on disk.
-    expect((await zstd(await backend.getRaw(ref(b), PART_FILES.database), 'decompress')).subarray(0, 5).toString()).toBe('PGDMP');
+    // The dump is a directory-format dump (toc.dat first, then one gzip file per table) stored as
+    // a plain tar; the filestore archive holds exactly the files on disk.
+    const members = (await execa('tar', ['--list', '--file=-'], {input: await backend.getRaw(ref(b), DUMP_TAR)})).stdout.split('\n');
+    expect(members[0]).toBe('toc.dat');
+    expect(members.filter((n) => /^\d+\.dat\.gz$/.test(n)).length).toBeGreaterThan(10);
+    expect(members.every((n) => DUMP_DIRECTORY_MEMBER.test(n))).toBe(true);
     const disk = await treeHashes(fx.filestoreDir);
     expect(new Map(m.filestore!.entries.map((e) => [e.path, {size: e.size, sha256: e.sha256}]))).toEqual(disk);
     expect(m.filestore!.files).toBe(disk.size);
@@ -101,14 +108,32 @@ describe.each([
 
   it('verify names the part when one byte of the dump is flipped', async () => {
     const b = await fresh();
-    const raw = await backend.getRaw(ref(b), PART_FILES.database);
+    const raw = await backend.getRaw(ref(b), DUMP_TAR);
     raw[Math.floor(raw.length / 2)]! ^= 0xff;
-    await backend.putRaw(ref(b), PART_FILES.database, raw);
+    await backend.putRaw(ref(b), DUMP_TAR, raw);
     const {err, failures} = await verifyFailures(service, b.id);
     expect(err.message).toContain('database');
     expect(failures).toContainEqual(expect.objectContaining({part: 'database', problem: 'sha256-mismatch'}));
     expect(failures.every((f) => f.part === 'database')).toBe(true);
     expect((await service.get(b.id)).verification).toMatchObject({ok: false});
+  });
+
+  it('verify names a table whose data file is missing from the directory dump, and a file pg_dump does not write', async () => {
+    const b = await fresh();
+    let removed = '';
+    const repacked = await repackTar(await backend.getRaw(ref(b), DUMP_TAR), async (dir) => {
+      removed = (await readdir(dir)).filter((n) => /^\d+\.dat\.gz$/.test(n)).sort()[0]!;
+      await unlink(join(dir, removed));
+      await writeFile(join(dir, 'notes.txt'), 'not from pg_dump');
+    });
+    await backend.putRaw(ref(b), DUMP_TAR, repacked);
+    const {err, failures} = await verifyFailures(service, b.id);
+    expect(err.message).toContain('database');
+    expect(failures).toContainEqual(expect.objectContaining({part: 'database', problem: 'sha256-mismatch'}));
+    expect(failures).toContainEqual(expect.objectContaining({part: 'database', problem: 'unreadable',
+      message: expect.stringMatching(new RegExp(`no data file for 1 table\\(s\\) of toc.dat \\(first: ${removed.split('.')[0]}\\.dat\\)`))}));
+    expect(failures).toContainEqual(expect.objectContaining({part: 'database', message: 'database archive: notes.txt is not a file pg_dump writes'}));
+    expect(failures.every((f) => f.part === 'database')).toBe(true);
   });
 
   it('verify names a filestore file missing from the archive', async () => {
@@ -219,6 +244,8 @@ describe.each([
       }
       await service.cleanup(sig());
       expect(await backend.leftovers(), `abort after ${delay} ms`).toEqual([]);
+      // The dump folder and spooled logs go with the backup, whenever it stopped.
+      expect(await fx.scratchLeftovers(), `abort after ${delay} ms`).toEqual([]);
     }
   });
 });
@@ -232,7 +259,61 @@ describe('filesystem layout', () => {
       expect(dir.endsWith(join(PROJECT, ENV, backup!.id))).toBe(true);
       expect(existsSync(`${dir}.partial`)).toBe(false);
       expect((await backend.storage.list({project: PROJECT, env: ENV, id: backup!.id}, sig())).map((f) => f.file))
-        .toEqual(['database.dump.zst', 'filestore.tar.zst', 'logs.tar.zst', 'manifest.json']);
+        .toEqual(['database.dir.tar', 'filestore.tar.zst', 'logs.tar.zst', 'manifest.json']);
+      // Parts written by zstd itself (into the storage's folder) are private like the others.
+      for (const f of ['database.dir.tar', 'filestore.tar.zst', 'logs.tar.zst', 'manifest.json']) {
+        expect((await stat(join(dir, f))).mode & 0o777, f).toBe(0o600);
+      }
+    } finally {
+      await backend.stop();
+    }
+  });
+});
+
+describe('a killed backup\'s scratch folder', () => {
+  it('is removed by the next backup\'s cleanup; a pending backup\'s is kept', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const service = fx.service(backend.storage);
+      const done = await service.create({env: ENV, kind: 'daily', signal: sig()});
+      // What a SIGKILLed backup leaves: its row pending with a run that ended, and its dump folder.
+      const stale = join(fx.scratchDir, `backup-${done.backup!.id}`);
+      await mkdir(join(stale, 'database.dir'), {recursive: true});
+      await writeFile(join(stale, 'database.dir', 'toc.dat'), 'x');
+      const unknown = join(fx.scratchDir, 'backup-00000000-0000-4000-8000-000000000000');
+      await mkdir(unknown);
+      const cleaned = await service.cleanup(sig());
+      expect(cleaned.scratchRemoved).toEqual([stale]);
+      expect(existsSync(stale)).toBe(false);
+      // Not a backup of this state store and recent: kept until orphanAgeMs (24 h) passed.
+      expect(existsSync(unknown)).toBe(true);
+      const old = await fx.service(backend.storage, {orphanAgeMs: 0}).cleanup(sig());
+      expect(old.scratchRemoved).toEqual([unknown]);
+    } finally {
+      await backend.stop();
+    }
+  });
+});
+
+describe('custom-format backups (container providers, and backups written before the directory format)', () => {
+  it('are written, verified and restorable: pg_restore reads the decompressed dump', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const service = fx.service(backend.storage, {databaseFormat: 'pg_dump-custom+zstd'});
+      const {backup} = await service.create({env: ENV, kind: 'daily', signal: sig()});
+      const m = backup!.manifest as BackupManifest;
+      expect(m.database.format).toBe('pg_dump-custom+zstd');
+      expect(m.parts.find((p) => p.name === 'database')).toMatchObject({file: PART_FILES.database, compression: 'zstd'});
+      const ref = {project: PROJECT, env: ENV, id: backup!.id};
+      expect((await zstd(await backend.getRaw(ref, PART_FILES.database), 'decompress')).subarray(0, 5).toString()).toBe('PGDMP');
+      const report = await service.verify(backup!.id, sig());
+      expect(report).toMatchObject({ok: true, failureCount: 0});
+      expect(report.database.tocEntries).toBeGreaterThan(10);
+      const raw = await backend.getRaw(ref, PART_FILES.database);
+      raw[Math.floor(raw.length / 2)]! ^= 0xff;
+      await backend.putRaw(ref, PART_FILES.database, raw);
+      const {failures} = await verifyFailures(service, backup!.id);
+      expect(failures).toContainEqual(expect.objectContaining({part: 'database', problem: 'sha256-mismatch'}));
     } finally {
       await backend.stop();
     }

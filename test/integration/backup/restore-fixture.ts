@@ -44,6 +44,8 @@ export interface RestoreFixture {
   readonly runs: RunService;
   readonly service: RestoreService;
   readonly backups: BackupService;
+  /** What `backups` is made of (to make a service writing another format). */
+  readonly backupDeps: BackupServiceDeps;
   /** Phase-start events of runs go here too (tests abort at chosen phases). */
   onEvent: ((e: ProgressEvent) => void) | undefined;
   setStorage(storage: BackupStorage): void;
@@ -97,7 +99,7 @@ export async function makeRestoreFixture(over: Partial<RestoreDeps> = {}): Promi
     project: PROJECT, provider, environments: async () => envs, restores: async () => restores, storage: getStorage, runs: async () => runs, clock: systemClock,
   });
   return Object.assign(fixture, {
-    db, projectId, local, envs, restores, runs, service, backups,
+    db, projectId, local, envs, restores, runs, service, backups, backupDeps,
     setStorage: (s: BackupStorage) => {
       storage = s;
     },

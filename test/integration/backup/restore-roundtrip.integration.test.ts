@@ -5,14 +5,16 @@
  * interrupted at any phase leaves the environment on its old data with Odoo serving it.
  */
 import {execa} from 'execa';
-import {readdirSync, rmSync} from 'node:fs';
-import {mkdir, mkdtemp, writeFile} from 'node:fs/promises';
+import {existsSync, readdirSync, rmSync} from 'node:fs';
+import {mkdir, mkdtemp, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {confirmationDecision, confirmationRefused, planRestore, restoreDatabaseName} from '../../../src/core/backup/restore-plan.js';
 import type {Backend} from './backup-fixture.js';
-import {filesystemBackend, s3Backend} from './backup-fixture.js';
+import {filesystemBackend, progress, s3Backend} from './backup-fixture.js';
+import {BackupService} from '../../../src/core/backup/backup-service.js';
+import {restoreWorkDir} from '../../../src/core/backup/restore-run-type.js';
 import {STANDIN_BIN} from '../providers/local-fixture.js';
 import {addData, dbExists, filestoreExists, makeRestoreFixture, PROJECT, serving, sig, snapshot, type RestoreFixture} from './restore-fixture.js';
 
@@ -103,6 +105,21 @@ describe('backup → restore round trip', () => {
   }, 90_000);
 });
 
+describe('custom-format backups (container providers; backups written before the directory format)', () => {
+  it('restore like directory-format ones: the dump is decompressed, then pg_restore --jobs reads it', async () => {
+    const before = await snapshot(f, 'main');
+    const custom = new BackupService({...f.backupDeps, databaseFormat: 'pg_dump-custom+zstd'});
+    const written = await custom.runBackup(progress(sig()), {env: 'main', kind: 'manual', runId: null});
+    expect(written.parts.find((p) => p.name === 'database')).toMatchObject({file: 'database.dump.zst', compression: 'zstd'});
+    await addData(f, 'main', 'custom-after');
+    const {run} = await restore(written.backupId);
+    expect(run.state, JSON.stringify(run.result)).toBe('succeeded');
+    const after = await snapshot(f, 'main');
+    expect(after.tables).toEqual(before.tables);
+    expect(after.files).toEqual(before.files);
+  }, 90_000);
+});
+
 describe('an interrupted or failed restore leaves the environment on its old data, Odoo serving it', () => {
   let id: string;
   beforeAll(async () => {
@@ -172,6 +189,44 @@ describe('an interrupted or failed restore leaves the environment on its old dat
     }
   }, 60_000);
 
+  // The directory dump is extracted before its sha256 is known: what it may hold is checked entry by entry.
+  it.each([
+    ['a path leaving the folder', async (dir: string) => {
+      await writeFile(join(dir, 'evil'), 'x');
+      return ['--transform=s,^\\./evil,../evil,', '--absolute-names'];
+    }, /directory dump entry|\.\.\/evil/],
+    ['a symbolic link', async (dir: string) => {
+      await symlink('/etc/passwd', join(dir, '9999.dat.gz'));
+      return [];
+    }, /9999\.dat\.gz/],
+    ['a sub-folder', async (dir: string) => {
+      await mkdir(join(dir, 'sub'));
+      await writeFile(join(dir, 'sub', '1.dat.gz'), 'x');
+      return [];
+    }, /sub/],
+  ] as const)('a database part holding %s is refused before anything loads, naming the part', async (_what, edit, detail) => {
+    const before = await snapshot(f, 'main');
+    const db = await f.database('main');
+    const ref = {project: PROJECT, env: 'main', id};
+    const original = await fsBackend.getRaw(ref, 'database.dir.tar');
+    const work = await mkdtemp(join(tmpdir(), 'hostile-dump-'));
+    try {
+      await execa('tar', ['--extract', '--file=-', '--directory', work], {input: original});
+      const flags = await edit(work);
+      const {stdout} = await execa('tar', ['--create', '--file=-', '--format=posix', ...flags, '--directory', work, '.'], {encoding: 'buffer'});
+      await fsBackend.putRaw(ref, 'database.dir.tar', Buffer.from(stdout));
+      const {planned, run} = await restore(id);
+      expect(run.state).toBe('failed');
+      const result = JSON.stringify(run.result);
+      expect(result).toMatch(/part database \(database\.dir\.tar\) is corrupt/);
+      expect(result).toMatch(detail);
+      await assertUntouched(before, db, planned.restoreId);
+    } finally {
+      await fsBackend.putRaw(ref, 'database.dir.tar', original);
+      rmSync(work, {recursive: true, force: true});
+    }
+  }, 60_000);
+
   it('drops the leftovers of a restore killed mid-way (no process left to clean up) at the next restore', async () => {
     const db = await f.database('main');
     const ghostId = '0badc0de-0000-4000-8000-000000000001';
@@ -198,10 +253,13 @@ describe('an interrupted or failed restore leaves the environment on its old dat
     expect(await snapshot(f, 'main')).toEqual(before);
     const leftover = restoreDatabaseName(db, child.restoreId);
     expect(await dbExists(f, 'main', leftover)).toBe(true); // nobody was left to clean up
+    const work = restoreWorkDir({}, child.restoreId); // the fetched dump (no workDir: the OS temp folder)
+    expect(existsSync(join(work, 'database.dir', 'toc.dat'))).toBe(true);
     await new Promise((r) => setTimeout(r, 1500)); // the killed run's 1 s lease expires
     const {run} = await restore(id);
     expect(run.state, JSON.stringify(run.result)).toBe('succeeded');
     expect(await dbExists(f, 'main', leftover)).toBe(false);
+    expect(existsSync(work)).toBe(false);
     expect((await f.restores.get(child.restoreId)).status).toBe('failed');
   }, 60_000);
 });

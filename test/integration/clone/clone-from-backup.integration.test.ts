@@ -11,6 +11,7 @@ import pg from 'pg';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {systemClock} from '../../../src/core/clock.js';
 import {BackupService, backupRunType, type BackupServiceDeps} from '../../../src/core/backup/backup-service.js';
+import {partFile} from '../../../src/core/backup/backup-manifest.js';
 import {cloneBackupDeps} from '../../../src/core/clone/clone-from-backup.js';
 import {cloneRunType, type CloneRunDeps} from '../../../src/core/clone/clone-run-type.js';
 import {DEFAULT_BRANCH_RULES, type EnvType} from '../../../src/core/env/branch-rules.js';
@@ -148,7 +149,7 @@ describe('db clone from the newest backup (backups.cloneFromBackupMaxAge)', () =
   });
 
   it('falls back to a live copy when the backup cannot be loaded (a corrupt dump), and says so', async () => {
-    const file = join(storage.dir({project: fx.project, env: 'production', id: backupId}), 'database.dump.zst');
+    const file = join(storage.dir({project: fx.project, env: 'production', id: backupId}), partFile('database', 'pg_dump-directory+tar'));
     const original = await readFile(file);
     const corrupt = Buffer.from(original);
     corrupt[Math.floor(corrupt.length / 2)]! ^= 0xff;

@@ -102,6 +102,26 @@ describe('TarIndexer', () => {
     expect(() => indexer.files).toThrow(/withSha256/);
   });
 
+  it('keeps the content of the file named by capture (split across chunks), and refuses one over its bound', async () => {
+    const tar = await gnuTar(join(dir, 'fs'));
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < tar.length; i += 333) chunks.push(tar.subarray(i, i + 333));
+    const kept = new TarIndexer(undefined, {withSha256: false, capture: {path: 'ab/big', maxBytes: 100_000}});
+    await pipeline(Readable.from(chunks), kept);
+    expect(kept.captured).toEqual(Buffer.alloc(100_000, 7));
+    expect(kept.problems).toEqual([]);
+    const empty = new TarIndexer(undefined, {capture: {path: 'checklist/ab/ab12', maxBytes: 10}});
+    await pipeline(Readable.from([tar]), empty);
+    expect(empty.captured).toEqual(Buffer.alloc(0));
+    const absent = new TarIndexer(undefined, {capture: {path: 'toc.dat', maxBytes: 10}});
+    await pipeline(Readable.from([tar]), absent);
+    expect(absent.captured).toBeNull();
+    const tooBig = new TarIndexer(undefined, {capture: {path: 'ab/big', maxBytes: 99_999}});
+    await pipeline(Readable.from([tar]), tooBig);
+    expect(tooBig.captured).toBeNull();
+    expect(tooBig.problems).toEqual(['ab/big is 100000 bytes, more than the 99999 expected']);
+  });
+
   it('normalizes paths', () => {
     expect(normalizeTarPath('./ab/ab12')).toBe('ab/ab12');
     expect(normalizeTarPath('./')).toBe('');
