@@ -1,5 +1,5 @@
 import {Writable} from 'node:stream';
-import {Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper} from 'listr2';
+import type {ListrTaskWrapper} from 'listr2';
 import type {EventSink, ProgressEvent} from '../../core/events.js';
 
 export interface ProgressOptions {
@@ -60,11 +60,15 @@ interface ActivePhase {
 class ListrProgress implements EventSink {
   #chain: Promise<void> = Promise.resolve();
   #active: ActivePhase | undefined;
+  // Loaded only when a terminal shows progress (--json and plain lines never need it; ~10 MB).
+  readonly #listr = import('listr2');
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly write: (line: string) => void,
-  ) {}
+  ) {
+    this.#listr.catch(() => undefined); // reported when a phase is rendered
+  }
 
   emit(event: ProgressEvent): void {
     if (event.level === 'debug') return;
@@ -110,31 +114,40 @@ class ListrProgress implements EventSink {
     };
     // Dumps whatever else was written to the stream while the list rendered, after it.
     const sink = new Writable({write: (_chunk, _enc, cb) => cb()}) as unknown as NodeJS.WriteStream;
-    const logger = new ListrLogger({processOutput: new ProcessOutput(this.stream, sink)});
-    // The failure is shown as the phase's last output line; the ✖ line keeps only the title.
-    const rendererOptions = {logger, showErrorMessage: false};
-    const list = new Listr(
-      [
-        {
-          title,
-          task: async (_ctx: unknown, t: ListrTaskWrapper<unknown, never, never>) => {
-            task = t;
-            for (const line of pending.splice(0)) t.output = line;
-            await done;
+    const render = async () => {
+      const lib = await this.#listr.catch((err: unknown) => {
+        this.write(`(progress display unavailable: ${(err as Error).message})`);
+        return undefined;
+      });
+      if (!lib) return;
+      const {Listr, ListrLogger, ProcessOutput} = lib;
+      const logger = new ListrLogger({processOutput: new ProcessOutput(this.stream, sink)});
+      // The failure is shown as the phase's last output line; the ✖ line keeps only the title.
+      const rendererOptions = {logger, showErrorMessage: false};
+      const list = new Listr(
+        [
+          {
+            title,
+            task: async (_ctx: unknown, t: ListrTaskWrapper<unknown, never, never>) => {
+              task = t;
+              for (const line of pending.splice(0)) t.output = line;
+              await done;
+            },
+            rendererOptions: {persistentOutput: true, outputBar: 3},
           },
-          rendererOptions: {persistentOutput: true, outputBar: 3},
+        ],
+        {
+          renderer: 'default',
+          fallbackRenderer: 'default',
+          rendererOptions,
+          fallbackRendererOptions: rendererOptions,
+          registerSignalListeners: false,
+          exitOnError: true,
         },
-      ],
-      {
-        renderer: 'default',
-        fallbackRenderer: 'default',
-        rendererOptions,
-        fallbackRendererOptions: rendererOptions,
-        registerSignalListeners: false,
-        exitOnError: true,
-      },
-    );
-    this.#chain = this.#chain.then(() => list.run().then(() => undefined, () => undefined));
+      );
+      await list.run();
+    };
+    this.#chain = this.#chain.then(() => render().then(() => undefined, () => undefined));
     return phase;
   }
 }
