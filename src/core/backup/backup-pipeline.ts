@@ -123,7 +123,7 @@ async function storeDirectoryDump(
   const names = (await readdir(dir)).sort(dumpMemberOrder);
   if (names[0] !== 'toc.dat') throw new ProviderError(`backup database: pg_dump wrote no toc.dat into ${dir}`);
   const {file, compression} = DATABASE_FORMATS['pg_dump-directory+tar'];
-  const tar = Readable.from(createTar({cwd: dir, portable: true, maxReadSize: 1024 * 1024}, names));
+  const tar = Readable.from(createTar({cwd: dir, portable: true, maxReadSize: 256 * 1024}, names));
   const stored = await writer.put(file, tar, signal);
   await rm(dir, {recursive: true, force: true}); // stored: the scratch space goes back at once
   return {name: 'database', file: stored.file, sizeBytes: stored.sizeBytes, sha256: stored.sha256, compression};
@@ -294,7 +294,9 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
       };
       validateManifest(manifest);
       const manifestJson = JSON.stringify(manifest);
-      const text = Buffer.from(`${manifestJson}\n`);
+      // One buffer for the file (megabytes at 20,000 files): no joined string copied again.
+      const text = Buffer.allocUnsafe(Buffer.byteLength(manifestJson) + 1);
+      text[text.write(manifestJson)] = 0x0a;
       const stored = await writer.put(MANIFEST_FILE, Readable.from([text]), signal);
       await writer.commit(signal);
       committed = true;
