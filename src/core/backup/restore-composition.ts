@@ -70,7 +70,7 @@ export function restoreServicesFor(host: RestoreHost): Promise<RestoreService> {
       const deps = await restoreDeps(host);
       return new RestoreService({
         project: deps.project, provider: deps.provider, environments: deps.environments, restores: deps.restores,
-        storage: deps.storage, runs: async () => runs, clock: host.clock,
+        storage: deps.storage, runs: async () => runs, clock: host.clock, workDir: deps.workDir,
       });
     })();
     cache.set(host, service);

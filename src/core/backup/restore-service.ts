@@ -28,6 +28,8 @@ export interface RestoreServiceDeps {
   readonly storage: () => Promise<BackupStorage>;
   readonly runs: () => Promise<RunService>;
   readonly clock: Clock;
+  /** Where restore tests fetch their dump (`restore-test-<scratch db>`; default: the OS temp folder). */
+  readonly workDir?: string | undefined;
 }
 
 export interface RestoreRequest {
@@ -64,6 +66,7 @@ export class RestoreService {
   async restoreTest(backupId: string, signal: AbortSignal): Promise<RestoreTestReport> {
     const report = await restoreTestBackup(backupId, {
       project: this.deps.project, provider: this.deps.provider, restores: this.deps.restores, storage: this.deps.storage,
+      ...(this.deps.workDir ? {workDir: this.deps.workDir} : {}),
     }, signal);
     if (!report.ok) {
       throw new ConflictError(`restore test of backup ${backupId} failed: ${report.problems.join('; ')}`, {data: {restoreTest: report}});

@@ -6,8 +6,8 @@
  * restore test of `backups verify --restore-test` checks a scratch copy and drops it.
  */
 import {execa} from 'execa';
-import {existsSync} from 'node:fs';
-import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {existsSync, readdirSync, rmSync} from 'node:fs';
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {createWriteStream} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -18,8 +18,11 @@ import {writeNativeArchive} from '../../../src/core/backup/backup-download.js';
 import {loadBackup} from '../../../src/core/backup/restore-sources.js';
 import {restoreTestBackup} from '../../../src/core/backup/restore-test.js';
 import {queryOne} from '../../../src/core/backup/restore-database.js';
+import {restoreDatabaseName} from '../../../src/core/backup/restore-plan.js';
+import {databaseUrl} from '../../../src/core/neutralize/env-database.js';
+import pg from 'pg';
 import {filesystemBackend, type Backend} from './backup-fixture.js';
-import {addData, dbExists, makeRestoreFixture, serving, sig, snapshot, type RestoreFixture} from './restore-fixture.js';
+import {addData, dbExists, filestoreExists, makeRestoreFixture, serving, sig, snapshot, type RestoreFixture} from './restore-fixture.js';
 
 let f: RestoreFixture;
 let backend: Backend;
@@ -159,6 +162,41 @@ describe('across environments and restore tests', () => {
     expect(report.verify?.attachmentFilesChecked).toBeGreaterThan(2);
     expect(await dbExists(f, 'main', report.scratchDatabase)).toBe(false);
   }, 60_000);
+
+  it('a restore test drops the scratch databases of killed tests (their lock is free), never a running one\'s', async () => {
+    const id = await backup('main');
+    const main = await f.database('main');
+    const handle = await f.local.provider.database('main', sig());
+    const killed = restoreDatabaseName(main, 'dead0000-0000-4000-8000-000000000000', 'test');
+    const running = restoreDatabaseName(main, 'a11e0000-0000-4000-8000-000000000000', 'test');
+    for (const name of [killed, running]) {
+      await handle.createDatabase(name, {}, sig());
+      await mkdir(f.local.provider.filestore.location({env: 'main', database: name}).path!, {recursive: true});
+    }
+    const work = await mkdtemp(join(tmpdir(), 'restore-test-work-'));
+    await mkdir(join(work, `restore-test-${killed}`));
+    // A test still running holds its lock in a session of its own.
+    const holder = new pg.Client({connectionString: databaseUrl(handle.adminUrl.reveal(), 'postgres')});
+    await holder.connect();
+    try {
+      await holder.query(`select pg_advisory_lock(hashtextextended('odoo-sh-next.restore-test:' || $1, 0))`, [running]);
+      const report = await restoreTestBackup(id, {
+        project: 'shop', provider: async () => f.local.provider, restores: async () => f.restores, storage: async () => backend.storage, workDir: work,
+      }, sig());
+      expect(report.ok, report.problems.join('; ')).toBe(true);
+      expect(await dbExists(f, 'main', killed)).toBe(false);
+      expect(filestoreExists(f, 'main', killed)).toBe(false);
+      expect(existsSync(join(work, `restore-test-${killed}`))).toBe(false);
+      expect(await dbExists(f, 'main', running)).toBe(true);
+      expect(filestoreExists(f, 'main', running)).toBe(true);
+      expect(readdirSync(work)).toEqual([]); // its own work folder went too
+    } finally {
+      await holder.end();
+      await handle.dropDatabase(running, sig());
+      await f.local.provider.filestore.remove({env: 'main', database: running}, sig());
+      rmSync(work, {recursive: true, force: true});
+    }
+  }, 90_000);
 });
 
 describe('the database alone', () => {
