@@ -8,7 +8,7 @@ import {execa} from 'execa';
 import {existsSync, readdirSync, rmSync} from 'node:fs';
 import {mkdir, mkdtemp, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {confirmationDecision, confirmationRefused, planRestore, restoreDatabaseName} from '../../../src/core/backup/restore-plan.js';
 import type {Backend} from './backup-fixture.js';
@@ -319,6 +319,7 @@ async function killableRestore(backupId: string) {
         }
       }
       const res = await child;
+      rmSync(dirname(script), {recursive: true, force: true});
       expect(res.signal, String(res.stderr ?? '')).toBe('SIGKILL');
       expect(restoreId).toMatch(/^[0-9a-f-]{36}$/);
     },
