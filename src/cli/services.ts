@@ -5,6 +5,7 @@ import {systemClock, type Clock} from '../core/clock.js';
 import {createLogger, type Logger} from '../core/logger.js';
 import {loadConfig} from '../core/config/load-config.js';
 import type {OdooShConfig} from '../core/config/schema.js';
+import {ensureStateDir} from '../core/state/state-dir.js';
 import {stateLocation, type StateLocation} from '../core/state/state-location.js';
 import type {StateService} from '../core/state/state-service.js';
 import type {RunService} from '../core/run/run-service.js';
@@ -131,6 +132,7 @@ export function createServices(opts: ServicesOptions): Services {
   let rawPool: Promise<pg.Pool> | undefined;
   const openPool = async (): Promise<pg.Pool> => {
     const loc = await location();
+    if (loc.kind !== 'url') await ensureStateDir((await config()).projectRoot);
     const [{createPool}] = await store();
     const pool = loc.kind === 'url' ? createPool({url: loc.url})
       : loc.kind === 'provider-postgres' ? await openProviderPostgres(loc, await provider()) : await openLocalCluster(loc, await config());
@@ -157,6 +159,7 @@ export function createServices(opts: ServicesOptions): Services {
 
   const provider = once(async () => {
     const [{createProvider}, cfg] = await Promise.all([import('../providers/registry.js'), config()]);
+    await ensureStateDir(cfg.projectRoot);
     return createProvider(cfg.provider.name, {config: cfg, clock, logger});
   });
   const environmentRepository = once(async () => {

@@ -2,8 +2,8 @@
  * One staging build (the body of a `clone` run, see clone-run-type.ts for the phases): keeps what
  * the build created so that a failure before the switch can undo exactly that.
  */
-import {rm} from 'node:fs/promises';
-import {join} from 'node:path';
+import {readdir, rm} from 'node:fs/promises';
+import {basename, join} from 'node:path';
 import type {Clock} from '../clock.js';
 import {InternalError} from '../errors.js';
 import type {Environment} from '../environments/environment-record.js';
@@ -69,10 +69,23 @@ export class StagingBuild {
     this.#scratch = join(input.scratchDir, `clone-${target.name}-${ctx.run.id}-${ctx.attempt}`);
   }
 
+  /**
+   * Scratch folders of earlier builds of this env (what a killed build's dump left): clone runs of
+   * one environment never overlap, so any other `clone-<env>-<run>-<attempt>` folder is a leftover.
+   */
+  async #dropStaleScratch(): Promise<void> {
+    const mine = basename(this.#scratch);
+    const pattern = new RegExp(`^clone-${this.env.replace(/[^A-Za-z0-9]/g, (c) => `\\${c}`)}-\\d+-\\d+$`);
+    for (const name of await readdir(this.#i.scratchDir).catch(() => [] as string[])) {
+      if (name !== mine && pattern.test(name)) await rm(join(this.#i.scratchDir, name), {recursive: true, force: true});
+    }
+  }
+
   async run(): Promise<Record<string, unknown>> {
     const {ctx, provider, envs, source} = this.#i;
     let switched = false;
     try {
+      await this.#dropStaleScratch();
       const plan = await ctx.phase('snapshot', () => this.#snapshot());
       const strategy = await ctx.phase('database', () => this.#database(plan));
       await ctx.phase('filestore', () => this.#filestore());

@@ -3,7 +3,7 @@
  * stand-in (its own cluster) and the state store on the test cluster.
  */
 import {existsSync} from 'node:fs';
-import {readFile, unlink} from 'node:fs/promises';
+import {mkdir, readFile, unlink} from 'node:fs/promises';
 import {join} from 'node:path';
 import pg from 'pg';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -164,8 +164,14 @@ describe('db clone --from production --to staging', () => {
 
   it('a second build with production stopped copies by template, then drops the previous database only after the new one is healthy', async () => {
     await fx.provider.stop(prod, sig());
+    // What a killed build of staging left in the scratch folder goes; another env's stays.
+    const scratch = join(fx.projectRoot, '.odoo-sh-next', 'tmp');
+    await mkdir(join(scratch, 'clone-staging-999-1', 'dump'), {recursive: true});
+    await mkdir(join(scratch, 'clone-staging-x-5-1'), {recursive: true});
     const second = await envService(runs()).clone({from: 'production', to: 'staging', signal: sig()});
     expect(second.run.state, JSON.stringify(second.run.result)).toBe('succeeded');
+    expect(existsSync(join(scratch, 'clone-staging-999-1'))).toBe(false);
+    expect(existsSync(join(scratch, 'clone-staging-x-5-1'))).toBe(true);
     expect(second.strategy).toBe('template');
     expect(second.database).not.toBe(first.database);
     const log = await events(second.run.id);
