@@ -8,9 +8,9 @@
  *                          `pg_restore --jobs N` straight from the folder. Written where the tools
  *                          see a folder of this process (the local provider).
  *     database.dump.zst    database.format 'pg_dump-custom+zstd': `pg_dump --format=custom
- *                          --compress=0` piped through zstd (tools running elsewhere, e.g. in a
- *                          container, stream their dump). Restore: decompress to a file, then
- *                          `pg_restore --jobs N`. Backups of either format restore everywhere.
+ *                          --compress=0` piped through zstd (backups made before directory dumps;
+ *                          providers whose tools cannot hand a folder back). Restore: decompress
+ *                          to a file, then `pg_restore --jobs N`. Either format restores everywhere.
  *     filestore.tar.zst    the env's filestore tree at the archive root (./ab/ab12…, ./checklist/…)
  *     logs.tar.zst         the env's Odoo logs
  *     manifest.json        written LAST, then re-read: a backup without a readable manifest is not complete

@@ -1,10 +1,11 @@
 /**
  * Writes one native backup (backup-manifest.ts) into a storage, streaming end to end:
  *
- *   database   local provider (the tools see this machine's folders): pg_dump --format=directory
- *              --jobs N --compress=1 into the backup's scratch folder (tables dumped in parallel,
- *              one gzip file each), then stored as one tar (a parallel restore reads the folder);
- *              elsewhere: pg_dump --format=custom --compress=0 where the database is → zstd -T2 → storage
+ *   database   pg_dump --format=directory --jobs N --compress=1 into the backup's scratch folder
+ *              (tables dumped in parallel, one gzip file each; docker-local copies the folder out
+ *              of its PostgreSQL container), then stored as one tar (a parallel restore reads the
+ *              folder); other providers: pg_dump --format=custom --compress=0 where the database
+ *              is → zstd -T2 → storage
  *   filestore  provider.filestore.archive (tar) → zstd -T2 → storage, the tar parsed on a tee to
  *              record every file's path, size and sha256 (one read of each file); a storage with
  *              local files has zstd write the part file itself (hashed when read back once)
@@ -69,11 +70,18 @@ export interface WriteBackupDeps {
    * Default: the system's temp folder.
    */
   readonly scratchDir?: string | undefined;
-  /** Default: directory format where the provider's tools see our folders (local), custom elsewhere. */
+  /** Default: directory format where the provider's pg_dump can hand a folder back (DIRECTORY_DUMP_PROVIDERS), custom elsewhere. */
   readonly databaseFormat?: DatabaseFormat | undefined;
   /** pg_dump --jobs of a directory dump (default: the CPUs, at most 4). */
   readonly jobs?: number | undefined;
 }
+
+/**
+ * Providers whose pg_dump can write a directory we get back: the local one (its tools run here)
+ * and docker-local (the folder is copied out of the PostgreSQL container, 1/8 of the custom
+ * dump's size, and a restore copies that folder in instead of a decompressed custom dump).
+ */
+const DIRECTORY_DUMP_PROVIDERS: ReadonlySet<string> = new Set(['local', 'docker-local']);
 
 /** The scratch folder of one backup inside scratchDir (what cleanup looks for). */
 export const backupScratchName = (id: string): string => `backup-${id}`;
@@ -108,7 +116,8 @@ async function storePart(
 }
 
 /**
- * The dump part in directory format (pg_dump runs on this machine and sees `scratch`): pg_dump
+ * The dump part in directory format (`scratch` is this machine's: the provider's tool bridge
+ * copies a folder written elsewhere back into it): pg_dump
  * --jobs N writes one gzip file per table into a folder (as fast as a dump gets: `pg_dump -Fd -j2
  * -Z1`), which is stored as one tar, toc.dat first. The tar is not compressed again.
  */
@@ -202,7 +211,7 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
   const {ref, database} = input;
   const handle = await provider.database(ref.env, signal);
   const [facts, tools] = await Promise.all([readOdooFacts(handle, database, signal), toolVersions(handle, signal)]);
-  const format: DatabaseFormat = deps.databaseFormat ?? (provider.name === 'local' ? 'pg_dump-directory+tar' : 'pg_dump-custom+zstd');
+  const format: DatabaseFormat = deps.databaseFormat ?? (DIRECTORY_DUMP_PROVIDERS.has(provider.name) ? 'pg_dump-directory+tar' : 'pg_dump-custom+zstd');
   const scratch = join(deps.scratchDir ?? tmpdir(), backupScratchName(ref.id));
   const writer = await storage.create(ref, signal);
   let committed = false;

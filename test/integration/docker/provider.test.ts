@@ -14,6 +14,11 @@ import {ConflictError, NotFoundError, ProviderError} from '../../../src/core/err
 import {nullLogger} from '../../../src/core/logger.js';
 import {databaseName} from '../../../src/core/odoo/database-name.js';
 import {DockerProvider} from '../../../src/providers/docker/docker-provider.js';
+import {writeBackup} from '../../../src/core/backup/backup-pipeline.js';
+import {verifyBackup} from '../../../src/core/backup/backup-verify.js';
+import {createEmptyDatabase} from '../../../src/core/backup/restore-database.js';
+import {NativeBackupSource} from '../../../src/core/backup/restore-source.js';
+import {FilesystemBackupStorage} from '../../../src/core/storage/filesystem-storage.js';
 import {waitHealthy, type OdooCode, type ReleaseInstance} from '../../../src/providers/provider.js';
 import {CADDY_IMAGE, ODOO_IMAGE, POSTGRES_IMAGE, TEST_LABEL, docker, ensureTestImages, leftovers} from '../../helpers/docker.js';
 import {describeProviderContract, type ContractFixture} from '../providers/contract.js';
@@ -213,6 +218,35 @@ describe('docker-local provider', () => {
       await writeFile(join(work, 'db.dump'), bytes);
       const {stdout} = await handle.runTool('pg_restore', ['--list', join(work, 'db.dump')], {}, sig());
       expect(stdout).toContain('TABLE DATA public ir_module_module');
+    } finally {
+      await rm(work, {recursive: true, force: true});
+    }
+  });
+
+  it('backs up as a parallel directory dump copied out of the container, verifies it, restores it into a new database', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'odoo-sh-dk-backup-'));
+    try {
+      const storage = new FilesystemBackupStorage(join(work, 'backups'));
+      const ref = {project, env, id: randomUUID()};
+      const progress = {phase: <T>(_n: string, fn: () => Promise<T>) => fn(), event: async () => undefined};
+      const written = await writeBackup({provider: p, storage, clock: systemClock, scratchDir: join(work, 'tmp')},
+        {ref, kind: 'manual', database, release: null, createdAt: new Date()}, progress, sig());
+      expect(written.manifest.database.format).toBe('pg_dump-directory+tar');
+      expect(written.manifest.parts.map((x) => x.file)).toEqual(['database.dir.tar', 'filestore.tar.zst', 'logs.tar.zst']);
+      expect(await readdir(join(work, 'tmp'))).toEqual([]); // the dump folder copied out went with the backup
+      const handle = await p.database(env, sig());
+      const report = await verifyBackup({storage, database: async () => handle}, ref, written.manifest, sig());
+      expect(report).toMatchObject({ok: true, failureCount: 0});
+      expect(report.database.tocEntries).toBeGreaterThan(10);
+      // Restore the way a restore run does: fetch (extract), pg_restore --jobs from the folder (copied in).
+      const source = new NativeBackupSource(written.manifest, {open: (file, s) => storage.read(ref, file, s)}, 'backup', {}, ref.id);
+      await source.fetch(join(work, 'fetch'), sig());
+      const copy = `${database}_rt`;
+      await createEmptyDatabase(handle, copy, sig());
+      await source.loadDatabase(handle, copy, {jobs: 2}, sig());
+      const count = (db: string) => handle.runTool('psql', ['-X', '-A', '-t', '-d', db, '-c', 'select count(*) from ir_module_module'], {}, sig());
+      expect((await count(copy)).stdout.trim()).toBe((await count(database)).stdout.trim());
+      await handle.dropDatabase(copy, sig());
     } finally {
       await rm(work, {recursive: true, force: true});
     }
