@@ -2,10 +2,13 @@
 // before commit, the manifest comes last, removal and the cleanup of incomplete writes.
 import {ListMultipartUploadsCommand} from '@aws-sdk/client-s3';
 import {createHash, randomBytes, randomUUID} from 'node:crypto';
+import {stat, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {ConflictError, InternalError, InterruptedError, NotFoundError} from '../../../src/core/errors.js';
 import {cleanupIncomplete, type BackupRef} from '../../../src/core/storage/backup-storage.js';
+import {FilesystemBackupStorage} from '../../../src/core/storage/filesystem-storage.js';
 import {filesystemBackend, s3Backend, sig, type Backend} from './backup-fixture.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -102,6 +105,36 @@ describe('S3 multipart uploads left open', () => {
       expect(found).toEqual([expect.objectContaining({id: r.id, kind: 'multipart-upload', where: `${s.prefixOf(r)}filestore.tar.zst`})]);
       await s.removeIncomplete(found[0]!, sig());
       expect((await s.client.send(new ListMultipartUploadsCommand({Bucket: s.bucket}))).Uploads ?? []).toEqual([]);
+    } finally {
+      await backend.stop();
+    }
+  });
+});
+
+describe('filesystem storage: a part written by another program (putWritten)', () => {
+  it('stores the file the program wrote with its size, sha256 and mode 0600; refuses the manifest and an existing file', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const s = backend.storage;
+      const r = ref();
+      const w = await s.create(r, sig());
+      const data = randomBytes(3 * 1024 * 1024 + 17); // several read-back buffers
+      const stored = await w.putWritten!('filestore.tar.zst', async (path) => {
+        await writeFile(path, data, {mode: 0o644});
+      }, sig());
+      expect(stored).toEqual({file: 'filestore.tar.zst', sizeBytes: data.length, sha256: sha(data)});
+      await expect(w.putWritten!('filestore.tar.zst', async () => undefined, sig())).rejects.toBeInstanceOf(InternalError);
+      await expect(w.putWritten!('manifest.json', async () => undefined, sig())).rejects.toBeInstanceOf(InternalError);
+      // A program that fails leaves its error, and nothing is stored under that name.
+      await expect(w.putWritten!('logs.tar.zst', async () => {
+        throw new Error('zstd exited with status 1');
+      }, sig())).rejects.toThrow('zstd exited with status 1');
+      await w.put('manifest.json', Readable.from([Buffer.from('{}')]), sig());
+      await w.commit(sig());
+      expect(await s.list(r, sig())).toEqual([{file: 'filestore.tar.zst', sizeBytes: data.length}, {file: 'manifest.json', sizeBytes: 2}]);
+      const dir = (s as FilesystemBackupStorage).dir(r);
+      expect((await stat(join(dir, 'filestore.tar.zst'))).mode & 0o777).toBe(0o600);
+      expect(sha(await readAll(await s.read(r, 'filestore.tar.zst', sig())))).toBe(sha(data));
     } finally {
       await backend.stop();
     }
