@@ -27,6 +27,7 @@ import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/prom
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
+import {setTimeout as sleep} from 'node:timers/promises';
 import pg from 'pg';
 import {ROOT, fmt, load, log, printTable, row} from '../lib/common.mjs';
 
@@ -155,6 +156,23 @@ function git(cwd, ...args) {
 }
 
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Waits until the server and the disk are quiet before a timed step: no autovacuum worker running
+ * (a restored database gets analyzed and vacuumed after the restore ends), a checkpoint, dirty
+ * pages written. Otherwise a step pays for the one before it (measured: the same raw restore took
+ * 12 s or 21 s depending on what ran before). Both sides of every comparison get it.
+ */
+async function settle(admin) {
+  for (let i = 0; i < 240; i++) {
+    const {rows} = await admin.query(`select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'`);
+    if (rows[0].n === 0) break;
+    await sleep(500);
+  }
+  await admin.query('CHECKPOINT');
+  await sh('sync');
+  await sleep(1000);
+}
 
 // ------------------------------------------------------------------ data generation (set-based)
 
@@ -346,53 +364,96 @@ export async function run() {
     details.size = size;
     log(`  database ${database}: ${fmt(size.dbBytes / MB)} MB; filestore ${fmt(size.files)} files, ${fmt(size.filestoreBytes / MB)} MB; total ${fmt(totalMB)} MB`);
 
-    // --- 1. backup throughput
+    // --- 1. backup throughput: two rounds in alternating order (raw first, then the project first),
+    // each step after settle(); the faster of the two rounds counts on each side.
     await mkdir(work, {recursive: true});
     const fsDir = filestoreOf(database);
-    const rawFilestore = await sh(`tar -c -C ${q(fsDir)} . | zstd -q -T2 -3 -o ${q(join(work, 'fs.tar.zst'))}`);
+    await settle(admin);
     const rawFc = await sh(`${bin('pg_dump')} ${pgArgs} -Fc -Z0 -d ${q(database)} | zstd -q -T2 -3 -o ${q(join(work, 'db.dump.zst'))}`);
-    const rawFd = await sh(`${bin('pg_dump')} ${pgArgs} -Fd -j2 -Z1 -f ${q(join(work, 'db.dir'))} -d ${q(database)}`);
-    const backup = await cli(dir, ['backups', 'create', '--env', envName], {measureRss: true});
+    await rm(join(work, 'db.dump.zst'), {force: true});
+    const rawFdRounds = [];
+    const rawFsRounds = [];
+    const backups = [];
+    const rawBackupRound = async () => {
+      await rm(join(work, 'db.dir'), {recursive: true, force: true});
+      await rm(join(work, 'fs.tar.zst'), {force: true});
+      await settle(admin);
+      rawFsRounds.push(await sh(`tar -c -C ${q(fsDir)} . | zstd -q -T2 -3 -o ${q(join(work, 'fs.tar.zst'))}`));
+      await settle(admin);
+      rawFdRounds.push(await sh(`${bin('pg_dump')} ${pgArgs} -Fd -j2 -Z1 -f ${q(join(work, 'db.dir'))} -d ${q(database)}`));
+    };
+    const projectBackupRound = async () => {
+      await settle(admin);
+      backups.push(await cli(dir, ['backups', 'create', '--env', envName], {measureRss: true}));
+    };
+    await rawBackupRound();
+    await projectBackupRound();
+    await projectBackupRound();
+    await rawBackupRound();
+    const fastest = (list) => list.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const backup = fastest(backups);
+    const rawFd = fastest(rawFdRounds);
+    const rawFilestore = fastest(rawFsRounds);
+    // The other project backup goes (the restore below uses the fastest one).
+    for (const b of backups) if (b !== backup) await cli(dir, ['backups', 'delete', b.json.result.backup.id, '--yes']);
     const backupId = backup.json.result.backup.id;
     const backupPhases = await phases(dir, backup);
     const rawDumpMs = Math.min(rawFc.ms, rawFd.ms);
     const rawBackupMs = rawDumpMs + rawFilestore.ms;
     const mbps = (ms) => totalMB / (ms / 1000);
-    log(`  backup: project ${fmt(backup.ms / 1000, 1)} s (${fmt(mbps(backup.ms), 1)} MB/s, ${fmt(backup.json.result.backup.sizeBytes / MB)} MB stored); ` +
-      `raw pg_dump -Fc -Z0 | zstd ${fmt(rawFc.ms / 1000, 1)} s, pg_dump -Fd -j2 -Z1 ${fmt(rawFd.ms / 1000, 1)} s, tar | zstd ${fmt(rawFilestore.ms / 1000, 1)} s`);
-    log(`    backup phases: ${backupPhases.text}; peak RSS ${fmt(backup.maxRssKb / 1024)} MB (polled per process: ${peaks(backup)})`);
+    const secs = (list) => list.map((r) => fmt(r.ms / 1000, 1)).join(' / ');
+    log(`  backup: project ${secs(backups)} s (${fmt(mbps(backup.ms), 1)} MB/s, ${fmt(backup.json.result.backup.sizeBytes / MB)} MB stored); ` +
+      `raw pg_dump -Fc -Z0 | zstd ${fmt(rawFc.ms / 1000, 1)} s, pg_dump -Fd -j2 -Z1 ${secs(rawFdRounds)} s, tar | zstd ${secs(rawFsRounds)} s (rounds: raw first, then project first)`);
+    log(`    backup phases: ${backupPhases.text}; peak RSS ${backups.map((b) => fmt(b.maxRssKb / 1024)).join(' / ')} MB (polled per process: ${peaks(backup)})`);
     rows.push(row({metric: `backup throughput (${fmt(totalMB)} MB)`, unit: 'MB/s', project: mbps(backup.ms), raw: mbps(rawBackupMs), target: '>= 0.9',
       pass: rawBackupMs / backup.ms >= 0.9,
-      note: `raw = faster of pg_dump -Fc -Z0 | zstd -T2 (${fmt(rawFc.ms / 1000, 1)} s) and pg_dump -Fd -j2 -Z1 (${fmt(rawFd.ms / 1000, 1)} s), plus tar | zstd -T2 (${fmt(rawFilestore.ms / 1000, 1)} s); project = CLI wall time incl. manifest, sha256 of every file, logs`}));
-    details.backup = {phasesMs: backupPhases.spans, runMs: backupPhases.runMs, rssPeaksKb: backup.peaksKb, projectMs: backup.ms, rawFcMs: rawFc.ms, rawFdMs: rawFd.ms, rawFilestoreMs: rawFilestore.ms, storedBytes: backup.json.result.backup.sizeBytes};
+      note: `faster of two rounds on each side; raw = faster of pg_dump -Fc -Z0 | zstd -T2 (${fmt(rawFc.ms / 1000, 1)} s) and pg_dump -Fd -j2 -Z1 (${fmt(rawFd.ms / 1000, 1)} s), plus tar | zstd -T2 (${fmt(rawFilestore.ms / 1000, 1)} s); project = CLI wall time incl. manifest, sha256 of every file, logs`}));
+    details.backup = {phasesMs: backupPhases.spans, runMs: backupPhases.runMs, rssPeaksKb: backup.peaksKb, projectMs: backup.ms, projectRoundsMs: backups.map((b) => b.ms),
+      rawFcMs: rawFc.ms, rawFdMs: rawFd.ms, rawFdRoundsMs: rawFdRounds.map((r) => r.ms), rawFilestoreMs: rawFilestore.ms, rawFilestoreRoundsMs: rawFsRounds.map((r) => r.ms),
+      storedBytes: backup.json.result.backup.sizeBytes};
 
     // --- 5. peak RSS of the backup process
     const rssS = rssSmall.maxRssKb / 1024;
-    const rssL = backup.maxRssKb / 1024;
+    const rssL = Math.max(...backups.map((b) => b.maxRssKb)) / 1024; // the larger of the two backups
     const flat = rssL - rssS <= 30;
     rows.push(row({metric: `backup peak RSS, scale ${small} -> ${SCALE}`, unit: 'MB', project: rssL, raw: rssS, target: `< ${RSS_LIMIT_MB} MB, flat`,
       pass: rssL < RSS_LIMIT_MB && rssS < RSS_LIMIT_MB && flat,
       note: `largest process of the backups create tree (${existsSync(TIME) ? '/usr/bin/time -v' : 'VmHWM polling'}); "raw" column = the same at ${fmt(smallSize.dbBytes / MB + smallSize.filestoreBytes / MB)} MB of data, ratio = growth`}));
     details.rss = {smallScale: small, smallMB: rssS, fullScale: SCALE, fullMB: rssL};
 
-    // --- 2. restore
-    const restore = await cli(dir, ['backups', 'restore', backupId, '--yes']);
-    const previous = database;
-    const restorePhases = await phases(dir, restore);
-    database = restore.json.result.restore.database;
+    // --- 2. restore: two rounds in alternating order (project first, then raw first), each after
+    // settle(); the faster of the two rounds counts on each side.
     const rawFs = join(dir, 'raw-filestore');
-    const rawRestore = await sh(`${bin('createdb')} ${pgArgs} -O odoo bench_raw_restore && ${bin('pg_restore')} ${pgArgs} -j2 --exit-on-error -d bench_raw_restore ${q(join(work, 'db.dir'))} ` +
-      `&& mkdir -p ${q(rawFs)} && zstd -q -d -c ${q(join(work, 'fs.tar.zst'))} | tar -x -C ${q(rawFs)}`);
-    log(`  restore: project ${fmt(restore.ms / 1000, 1)} s (into ${database}, verified); raw pg_restore -j2 + zstd -d | tar -x ${fmt(rawRestore.ms / 1000, 1)} s`);
-    log(`    restore phases: ${restorePhases.text}`);
-    rows.push(row({metric: 'restore', unit: 's', project: restore.ms / 1000, raw: rawRestore.ms / 1000, ratio: rawRestore.ms / restore.ms, target: '>= 0.9 (raw/project)',
-      pass: rawRestore.ms / restore.ms >= 0.9,
-      note: 'project = CLI wall time: new database + filestore, verification of every attachment sha1, switch; raw = pg_restore -j2 of the -Fd dump + zstd -d | tar -x into a new folder'}));
-    details.restore = {phasesMs: restorePhases.spans, runMs: restorePhases.runMs, projectMs: restore.ms, rawMs: rawRestore.ms};
-    await cli(dir, ['backups', 'restore', '--confirm', '--env', envName, '--yes']); // drops `previous`
-    await admin.query('drop database if exists bench_raw_restore with (force)');
-    await rm(rawFs, {recursive: true, force: true});
-    log(`  (dropped the previous database ${previous} and the raw restore)`);
+    const restores = [];
+    const rawRestores = [];
+    const projectRestore = async () => {
+      await settle(admin);
+      const r = await cli(dir, ['backups', 'restore', backupId, '--yes']);
+      restores.push({...r, phases: await phases(dir, r)});
+      const previous = database;
+      database = r.json.result.restore.database;
+      await cli(dir, ['backups', 'restore', '--confirm', '--env', envName, '--yes']); // drops `previous`
+      log(`    (restored into ${database}; dropped ${previous})`);
+    };
+    const rawRestore = async () => {
+      await settle(admin);
+      rawRestores.push(await sh(`${bin('createdb')} ${pgArgs} -O odoo bench_raw_restore && ${bin('pg_restore')} ${pgArgs} -j2 --exit-on-error -d bench_raw_restore ${q(join(work, 'db.dir'))} ` +
+        `&& mkdir -p ${q(rawFs)} && zstd -q -d -c ${q(join(work, 'fs.tar.zst'))} | tar -x -C ${q(rawFs)}`));
+      await admin.query('drop database if exists bench_raw_restore with (force)');
+      await rm(rawFs, {recursive: true, force: true});
+    };
+    await projectRestore();
+    await rawRestore();
+    await rawRestore();
+    await projectRestore();
+    const restore = fastest(restores);
+    const rawRestoreMs = fastest(rawRestores).ms;
+    log(`  restore: project ${secs(restores)} s (new database + filestore, verified, switched); raw pg_restore -j2 + zstd -d | tar -x ${secs(rawRestores)} s (rounds: project first, then raw first)`);
+    log(`    restore phases (fastest): ${restore.phases.text}`);
+    rows.push(row({metric: 'restore', unit: 's', project: restore.ms / 1000, raw: rawRestoreMs / 1000, ratio: rawRestoreMs / restore.ms, target: '>= 0.9 (raw/project)',
+      pass: rawRestoreMs / restore.ms >= 0.9,
+      note: 'faster of two rounds on each side; project = CLI wall time: new database + filestore, verification of every attachment sha1, switch; raw = pg_restore -j2 of the -Fd dump + zstd -d | tar -x into a new folder'}));
+    details.restore = {phasesMs: restore.phases.spans, runMs: restore.phases.runMs, projectMs: restore.ms, projectRoundsMs: restores.map((r) => r.ms), rawMs: rawRestoreMs, rawRoundsMs: rawRestores.map((r) => r.ms)};
 
     // --- 3. clone: the real `db clone` of a production env holding this data vs raw dump -Fd -j2 + restore -j2
     // Production is deployed, then given the bench's data the CLI's own way (the backup restored into

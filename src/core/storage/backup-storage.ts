@@ -63,8 +63,9 @@ export interface BackupWriter {
   put(file: string, source: Readable, signal: AbortSignal): Promise<StoredFile>;
   /**
    * Storages with local files (filesystem) only: `write` has a program create the file itself at
-   * the path given (a new file; e.g. `zstd -o path`), so its bytes never pass through this
-   * process; the storage then flushes it to disk and hashes it by reading it back.
+   * the path given (a new file, only appended to; e.g. `zstd -o path`), so its bytes never pass
+   * through this process; the storage hashes and flushes it while it is written (reading what the
+   * program wrote so far) and once more to its end after `write` settles.
    */
   putWritten?(file: string, write: (path: string) => Promise<void>, signal: AbortSignal): Promise<StoredFile>;
   /**

@@ -2,7 +2,8 @@
 // before commit, the manifest comes last, removal and the cleanup of incomplete writes.
 import {ListMultipartUploadsCommand} from '@aws-sdk/client-s3';
 import {createHash, randomBytes, randomUUID} from 'node:crypto';
-import {stat, writeFile} from 'node:fs/promises';
+import {appendFile, stat, truncate, writeFile} from 'node:fs/promises';
+import {setTimeout as sleep} from 'node:timers/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -135,6 +136,56 @@ describe('filesystem storage: a part written by another program (putWritten)', (
       const dir = (s as FilesystemBackupStorage).dir(r);
       expect((await stat(join(dir, 'filestore.tar.zst'))).mode & 0o777).toBe(0o600);
       expect(sha(await readAll(await s.read(r, 'filestore.tar.zst', sig())))).toBe(sha(data));
+    } finally {
+      await backend.stop();
+    }
+  });
+  it('hashes a file while a slow program appends to it, to its very end (past the 64 MiB flushes)', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const w = await backend.storage.create(ref(), sig());
+      const chunks = Array.from({length: 34}, (_, i) => randomBytes(2 * 1024 * 1024 + i)); // > 64 MiB: a flush while writing
+      const stored = await w.putWritten!('filestore.tar.zst', async (path) => {
+        await sleep(30); // the follower waits for the file to appear
+        await writeFile(path, Buffer.alloc(0));
+        for (const c of chunks) {
+          await appendFile(path, c);
+          await sleep(2); // the follower catches up and waits for more
+        }
+        await sleep(20);
+        await appendFile(path, 'the last bytes, after a pause');
+      }, sig());
+      const all = Buffer.concat([...chunks, Buffer.from('the last bytes, after a pause')]);
+      expect(stored).toEqual({file: 'filestore.tar.zst', sizeBytes: all.length, sha256: sha(all)});
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('fails when the program fails mid-way, creates no file, or truncates what it wrote', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const w = await backend.storage.create(ref(), sig());
+      await expect(w.putWritten!('a.tar.zst', async (path) => {
+        await writeFile(path, randomBytes(1024 * 1024));
+        await sleep(20);
+        throw new Error('zstd exited with status 1: No space left on device');
+      }, sig())).rejects.toThrow('No space left on device');
+      await expect(w.putWritten!('b.tar.zst', async () => {
+        await sleep(20);
+      }, sig())).rejects.toThrow(/b\.tar\.zst.*ENOENT|ENOENT.*b\.tar\.zst/);
+      await expect(w.putWritten!('c.tar.zst', async (path) => {
+        await writeFile(path, randomBytes(1024 * 1024));
+        await sleep(50); // read by now
+        await truncate(path, 10);
+      }, sig())).rejects.toThrow(/changed while it was read/);
+      const stopped = new AbortController();
+      const interrupted = w.putWritten!('d.tar.zst', async (path) => {
+        await writeFile(path, randomBytes(1024));
+        await sleep(200);
+      }, stopped.signal);
+      setTimeout(() => stopped.abort(new Error('SIGINT')), 30);
+      await expect(interrupted).rejects.toBeInstanceOf(InterruptedError);
     } finally {
       await backend.stop();
     }
