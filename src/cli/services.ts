@@ -207,7 +207,8 @@ export function createServices(opts: ServicesOptions): Services {
     for (const t of await restoreRunTypes(services)) service.registerRunType(t);
     for (const t of await (await import('../core/release/release-composition.js')).releaseRunTypes(services)) service.registerRunType(t);
     for (const t of await (await import('../core/release/build-composition.js')).buildRunTypes(services)) service.registerRunType(t);
-    service.registerRunType(await (await import('../core/upgrade/upgrade-composition.js')).upgradeRunType(services));
+    const upgrade = await import('../core/upgrade/upgrade-composition.js');
+    service.registerRunType(await upgrade.upgradeRunType(services)).registerRunType(await upgrade.upgradeDiscardType(services));
     return service;
   });
 

@@ -45,6 +45,11 @@ interface PreviewResult {
   failed: string[];
   removedApis: number;
   smoke: string;
+  kept: {env: string; database: string} | null;
+}
+interface DiscardResult {
+  run: {id: string; state: string; type: string};
+  discarded: {previewRun: string; env: string; databases: {name: string; dropped: boolean}[]; environmentRemoved: boolean; nothingLeft: boolean} | null;
 }
 interface ShowResult {id: string; verdict: string; approvedBy: string | null; report: UpgradeReport}
 
@@ -137,11 +142,53 @@ describe('upgrade advisor (local provider, Odoo stand-in 17.0 → 18.0)', () => 
     expect(md.stdout).toContain('upg_beta');
   });
 
+  it('upgrade discard removes what --keep kept (database, filestore, work folder), once; refuses what is not a kept preview', async () => {
+    expect(blocked.kept).toEqual({env: `upgrade-${blocked.run.id}`, database: expect.stringContaining(`__b${blocked.run.id}`)});
+    const {env, database} = blocked.kept!;
+    const envDir = join(project.dir, '.odoo-sh-next', 'envs', env);
+    await readdir(envDir); // there, with its filestore
+    const workDir = join(project.dir, '.odoo-sh-next', 'tmp', `${env}-1`);
+    expect(await readdir(workDir)).toContain('odoo-upgrade.log');
+    expect(await sql('postgres', `select 1 as one from pg_database where datname = '${database}'`)).toEqual([{one: 1}]);
+
+    // By report id; audited as a run of its own.
+    const res = await cli<DiscardResult>('upgrade', 'discard', blocked.reportId);
+    expect(res.exitCode, res.stderr + res.stdout).toBe(0);
+    assertContract('upgrade discard', res.json.result);
+    expect(res.json.result!.run).toMatchObject({state: 'succeeded', type: 'upgrade-discard'});
+    expect(res.json.result!.discarded).toEqual({previewRun: blocked.run.id, env, databases: [{name: database, dropped: true}], environmentRemoved: true, nothingLeft: false});
+    expect(await sql('postgres', `select 1 as one from pg_database where datname = '${database}'`)).toEqual([]);
+    await expect(readdir(envDir)).rejects.toMatchObject({code: 'ENOENT'});
+    await expect(readdir(workDir)).rejects.toMatchObject({code: 'ENOENT'});
+    const audit = await cli<{entries: {action: string; target: string}[]}>('audit', 'list', '--limit', '5');
+    expect(JSON.stringify(audit.json.result)).toContain('upgrade-discard');
+
+    // Again, by run id: nothing left, still a success.
+    const again = await cli<DiscardResult>('upgrade', 'discard', blocked.run.id);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.json.result!.discarded).toMatchObject({nothingLeft: true, environmentRemoved: false, databases: [{name: database, dropped: false}]});
+
+    // Not a preview, a ref that is neither id, a preview that kept nothing: refused, nothing queued.
+    const runCount = async () => (await cli<{runs: {id: string}[]}>('run', 'list', '--limit', '1000')).json.result!.runs.length;
+    const before = await runCount();
+    const deployRun = (await cli<{runs: {id: string}[]}>('run', 'list', '--type', 'deploy')).json.result!.runs[0]!.id;
+    const notPreview = await cli('upgrade', 'discard', deployRun);
+    expect(notPreview.exitCode).toBe(2);
+    expect(notPreview.json.error!.message).toContain('not an upgrade preview');
+    expect((await cli('upgrade', 'discard', 'upg-x; drop database')).exitCode).toBe(2);
+    expect((await cli('upgrade', 'discard', '999999')).exitCode).toBe(4);
+    expect(await runCount()).toBe(before);
+  });
+
   it('the policy admits a major-version deploy only with an approved ready report', async () => {
     await rm(join(project.dir, 'addons', 'upg_beta', 'migrations'), {recursive: true});
     const ready = await cli<PreviewResult>('upgrade', 'preview', '--to-version', '18.0', '--odoo-bin', 'odoo18/odoo-bin');
     expect(ready.exitCode, ready.stderr).toBe(0);
-    expect(ready.json.result, JSON.stringify(ready.json.result)).toMatchObject({verdict: 'ready', smoke: 'pass'});
+    expect(ready.json.result, JSON.stringify(ready.json.result)).toMatchObject({verdict: 'ready', smoke: 'pass', kept: null});
+    // Without --keep nothing is left to discard.
+    const none = await cli('upgrade', 'discard', ready.json.result!.run.id);
+    expect(none.exitCode).toBe(5);
+    expect(none.json.error!.message).toContain('without --keep');
 
     expect((await cli('policy', 'set', '--env-type', 'production', '--rule', 'upgrade report approved when the Odoo major version changes')).exitCode).toBe(0);
     const file = join(project.dir, 'odoo-sh-next.config.yaml');

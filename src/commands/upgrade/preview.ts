@@ -16,6 +16,14 @@ export interface UpgradePreviewResult {
   readonly missing: readonly string[];
   readonly removedApis: number;
   readonly smoke: string | null;
+  /** With --keep: the scratch environment and database left for inspection (`upgrade discard` removes them). */
+  readonly kept: {readonly env: string; readonly database: string} | null;
+}
+
+/** What a finished preview run kept (its result's `kept`), when it ran with --keep. */
+function keptCopy(run: Run): {env: string; database: string} | null {
+  const kept = run.result?.['kept'] as {env?: unknown; database?: unknown} | null | undefined;
+  return kept && typeof kept.env === 'string' && typeof kept.database === 'string' ? {env: kept.env, database: kept.database} : null;
 }
 
 export default class UpgradePreview extends BaseCommand<typeof UpgradePreview> {
@@ -29,7 +37,7 @@ export default class UpgradePreview extends BaseCommand<typeof UpgradePreview> {
     'odoo-bin': Flags.string({summary: 'odoo-bin of the target Odoo (local provider).', helpValue: 'PATH', exclusive: ['image']}),
     image: Flags.string({summary: 'Odoo image of the target version (container providers).', helpValue: 'IMAGE'}),
     env: Flags.string({char: 'e', default: 'production', summary: 'Environment whose database is previewed.', helpValue: 'ENV'}),
-    keep: Flags.boolean({default: false, summary: 'Keep the scratch database (upgrade-<run>) instead of dropping it.'}),
+    keep: Flags.boolean({default: false, summary: 'Keep the scratch database and filestore (env upgrade-<run>) for inspection; `upgrade discard <run>` removes them.'}),
     detach: Flags.boolean({default: false, summary: 'Queue the run for a runner and return at once.'}),
   };
 
@@ -47,12 +55,18 @@ export default class UpgradePreview extends BaseCommand<typeof UpgradePreview> {
       for (const reason of r.verdict.reasons) this.out(`  - ${reason}`);
       this.out(`show it with: odoo-sh-next upgrade report show ${report.id}`);
     }
+    const kept = keptCopy(run);
+    if (kept) this.out(`kept ${kept.database} (env ${kept.env}) for inspection; remove it with: odoo-sh-next upgrade discard ${run.id}`);
+    else if (this.flags.keep && run.state !== 'succeeded' && run.state !== 'queued') {
+      this.out(`what the preview made was kept (env upgrade-${run.id}); remove it with: odoo-sh-next upgrade discard ${run.id}`);
+    }
     return {
       run, reportId: report?.id ?? null, verdict: r?.verdict.status ?? null, reasons: r?.verdict.reasons ?? [],
       fromVersion: r?.fromVersion ?? null, toVersion: r?.toVersion ?? this.flags['to-version'],
       updated: r?.modules.updated.map((m) => m.name) ?? [], failed: r?.modules.failed.map((m) => m.name) ?? [],
       missing: r?.modules.missing ?? [], removedApis: r?.removedApis.length ?? 0,
       smoke: r ? (r.smoke.ran ? (r.smoke.ok ? 'pass' : 'fail') : 'not run') : null,
+      kept,
     };
   }
 }

@@ -7,6 +7,7 @@ import type {RunService} from '../run/run-service.js';
 import type {RunTypeHandler} from '../run/run-types.js';
 import type {Provider} from '../../providers/provider.js';
 import {EnvironmentRepository} from '../environments/environment-repository.js';
+import {upgradeDiscardRunType} from './upgrade-discard.js';
 import {upgradePreviewRunType} from './upgrade-run-type.js';
 import {UpgradeRepository} from './upgrade-repository.js';
 import {UpgradeService} from './upgrade-service.js';
@@ -34,6 +35,12 @@ export async function upgradeRunType(s: Pick<UpgradeServices, 'clock' | 'pool' |
     environments: async () => new EnvironmentRepository(pool, projectId), reports: async () => new UpgradeRepository(pool, projectId),
     scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
   });
+}
+
+/** The `upgrade-discard` run type (what `upgrade discard` queues). */
+export async function upgradeDiscardType(s: Pick<UpgradeServices, 'config' | 'provider'>): Promise<RunTypeHandler> {
+  const cfg = await s.config();
+  return upgradeDiscardRunType({project: cfg.project, provider: () => s.provider(), scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp')});
 }
 
 export async function upgradeServiceFor(s: UpgradeServices): Promise<UpgradeService> {

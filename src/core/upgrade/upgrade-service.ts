@@ -1,7 +1,8 @@
 /**
- * `upgrade preview`, `upgrade report show`, `upgrade report approve`: checks the request (target
- * series, the provider's way of naming the target Odoo), queues the `upgrade-preview` run on the
- * environment previewed, and reads or approves the recorded reports.
+ * `upgrade preview`, `upgrade report show`, `upgrade report approve`, `upgrade discard`: checks
+ * the request (target series, the provider's way of naming the target Odoo), queues the
+ * `upgrade-preview` run on the environment previewed, reads or approves the recorded reports, and
+ * queues the `upgrade-discard` run that removes what a preview kept (--keep).
  */
 import {isAbsolute, resolve} from 'node:path';
 import {NotFoundError, UsageError} from '../errors.js';
@@ -12,6 +13,7 @@ import {requireCloneSource} from '../clone/clone-plan.js';
 import {validateTargetVersion} from './odoo-version.js';
 import {UPGRADE_PREVIEW_RUN_TYPE, type UpgradePreviewPayload} from './upgrade-run-type.js';
 import {parseReportRef, type StoredUpgradeReport, type UpgradeRepository} from './upgrade-repository.js';
+import {discardPayloadFor, UPGRADE_DISCARD_RUN_TYPE} from './upgrade-discard.js';
 
 export interface UpgradeServiceDeps {
   readonly cwd: string;
@@ -78,6 +80,23 @@ export class UpgradeService {
       });
     }
     return found;
+  }
+
+  /**
+   * Removes the scratch database, filestore and work folder an upgrade preview kept (`--keep`),
+   * named by its run id or its report id (upg-N), through an `upgrade-discard` run (events,
+   * audit). A preview that kept nothing, is still running, or is not a preview is refused.
+   */
+  async discard(ref: string, opts: {readonly detach?: boolean | undefined; readonly signal?: AbortSignal | undefined} = {}): Promise<Run> {
+    const parsed = parseReportRef(ref);
+    if (!parsed) throw new UsageError(`"${ref}" is neither a report id (upg-N) nor a run id (N)`);
+    const runId = 'run' in parsed ? parsed.run : (await this.show(ref)).runId;
+    if (runId === null) throw new NotFoundError(`upgrade report ${ref} has no run (its run was purged): nothing to discard`);
+    const preview = await this.deps.runs.status(runId);
+    const payload = discardPayloadFor(preview);
+    return this.deps.runs.create({
+      type: UPGRADE_DISCARD_RUN_TYPE, env: preview.env ?? undefined, payload: {...payload}, maxAttempts: 1, detach: opts.detach, signal: opts.signal,
+    });
   }
 
   async approve(ref: string): Promise<StoredUpgradeReport> {
