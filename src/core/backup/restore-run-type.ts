@@ -156,10 +156,17 @@ export function restoreRunType(deps: RestoreDeps): RunTypeHandler {
           throw err;
         });
         const handle = await provider.database(env, ctx.signal);
+        // The filestore starts once the dump is fetched: both streams would share this process's
+        // main thread, and the dump is on the longer path (pg_restore waits for it).
+        let fetchEnded!: () => void;
+        const fetchSettled = new Promise<void>((resolve) => {
+          fetchEnded = resolve;
+        });
         const databaseLoaded = stopOthers((async () => {
           // The empty database is made while the dump is fetched.
           const created = stopOthers(createEmptyDatabase(handle, newDatabase, loading));
-          const [fetched] = await Promise.allSettled([ctx.phase('fetch', () => src.fetch(work, loading)), created]);
+          const fetching = ctx.phase('fetch', () => src.fetch(work, loading)).finally(fetchEnded);
+          const [fetched] = await Promise.allSettled([fetching, created]);
           if (fetched.status === 'rejected') throw fetched.reason;
           await ctx.phase('database', async () => {
             await created;
@@ -172,6 +179,7 @@ export function restoreRunType(deps: RestoreDeps): RunTypeHandler {
             await ctx.event('warn', 'no filestore restored (--no-filestore)');
             return undefined;
           }
+          await fetchSettled;
           const tar = await src.filestoreTar(loading);
           const [restored, read] = await Promise.allSettled([provider.filestore.restore({env, database: newDatabase}, tar.stream, loading), tar.done]);
           if (read.status === 'rejected') throw read.reason;
