@@ -1251,6 +1251,29 @@ end
 $$;
 
 --
+-- Name: prune_run_logs(interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.prune_run_logs(p_older_than interval) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare v_count bigint;
+begin
+  if p_older_than is null or p_older_than < interval '1 hour' then
+    raise exception 'invalid log retention %: at least one hour', p_older_than using errcode = 'OS400';
+  end if;
+  delete from ops.artifacts a
+  where a.kind = 'log'
+    and a.created_at < now() - p_older_than
+    and a.project_id in (select m.project_id from ops.project_members m
+                         where m.member = ops.current_actor() and m.role = 'admin');
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$$;
+
+--
 -- Name: queue_run(uuid, text, text, text, text, jsonb, jsonb); Type: FUNCTION; Schema: ops; Owner: -
 --
 

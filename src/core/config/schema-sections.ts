@@ -152,6 +152,10 @@ export const stateSection = strict({
     .optional()
     .describe('PostgreSQL 13+ URL of the ops state store (default: the project Postgres); a password must come from ${VAR} or {fromFile}'),
   eventRetention: duration().prefault('30d').describe('how long events are kept'),
+  logRetention: duration()
+    .refine((d) => d.ms >= 3_600_000, {error: 'expected at least 1h: run logs outlive their runs\' events'})
+    .prefault('180d')
+    .describe('how long run logs kept as artifacts (build logs) are kept; at least 1h'),
   runMaxAttempts: wholeNumber(1, 100).default(5).describe('attempts per run step before it fails'),
   leaseSeconds: wholeNumber(5, 3600).default(60).describe('lease length of a worker on a run'),
 })

@@ -108,6 +108,8 @@ export function starterConfig(opts: StarterConfigOptions): string {
     '  # url: postgres://ops:${OPS_DB_PASSWORD}@db.internal:5432/odoo_sh_next',
     '  # How long events are kept (s, m, h, d or w).',
     '  eventRetention: 30d',
+    '  # How long the logs runs keep (a build\'s Docker output) are kept.',
+    '  logRetention: 180d',
     '  runMaxAttempts: 5',
     '  leaseSeconds: 60',
     '',

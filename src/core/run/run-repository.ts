@@ -16,7 +16,7 @@ import type {Lease} from '../store/queries/lease.js';
 import {listRunArtifacts} from '../store/queries/list-run-artifacts.js';
 import {listRunEvents} from '../store/queries/list-run-events.js';
 import {listRuns} from '../store/queries/list-runs.js';
-import {pruneEvents} from '../store/queries/prune-events.js';
+import {pruneEvents, pruneRunLogs} from '../store/queries/prune-events.js';
 import {queueRun} from '../store/queries/queue-run.js';
 import {recordRunLog} from '../store/queries/record-run-log.js';
 import {startRun} from '../store/queries/start-run.js';
@@ -112,6 +112,11 @@ export class RunRepository {
 
   pruneEvents(olderThanMs: number): Promise<number> {
     return pruneEvents(this.db, olderThanMs);
+  }
+
+  /** Deletes run logs kept as artifacts (saveLog) older than olderThanMs (admins only; others: 0). */
+  pruneLogs(olderThanMs: number): Promise<number> {
+    return pruneRunLogs(this.db, olderThanMs);
   }
 
   async cancel(runId: string): Promise<Run> {

@@ -27,6 +27,7 @@ export interface RunServiceConfig extends DoctorConfig {
     readonly leaseSeconds: number;
     readonly runMaxAttempts: number;
     readonly eventRetention: {readonly ms: number};
+    readonly logRetention: {readonly ms: number};
   };
 }
 
@@ -178,6 +179,7 @@ export class RunService {
         events: this.deps.events,
         leaseSeconds: this.deps.config.state.leaseSeconds,
         eventRetentionMs: this.deps.config.state.eventRetention.ms,
+        logRetentionMs: this.deps.config.state.logRetention.ms,
       },
       opts,
     );

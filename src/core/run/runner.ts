@@ -59,6 +59,8 @@ export interface WorkerSummary {
   readonly abandoned: number;
   readonly swept: number;
   readonly pruned: number;
+  /** Run logs (artifacts) deleted by the retention. */
+  readonly logsPruned: number;
 }
 
 export interface WorkerDeps {
@@ -71,6 +73,8 @@ export interface WorkerDeps {
   readonly events: EventSink;
   readonly leaseSeconds: number;
   readonly eventRetentionMs: number;
+  /** Run logs kept as artifacts (build logs) older than this are deleted with the events' prune. */
+  readonly logRetentionMs: number;
 }
 
 export function newWorkerId(kind = 'worker'): string {
@@ -88,7 +92,7 @@ export async function runWorker(deps: WorkerDeps, opts: WorkerOptions = {}): Pro
   const signal = opts.signal ?? new AbortController().signal;
   const shutdown = new AbortController();
   const wakeup = new Wakeup(clock);
-  const counts = {executed: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, lost: 0, abandoned: 0, swept: 0, pruned: 0};
+  const counts = {executed: 0, succeeded: 0, failed: 0, cancelled: 0, timedOut: 0, lost: 0, abandoned: 0, swept: 0, pruned: 0, logsPruned: 0};
 
   const pool = new pg.Pool({...deps.pool.options, max: concurrency + 2, application_name: 'odoo-sh-next runner'});
   pool.on('error', () => undefined);
@@ -144,6 +148,7 @@ export async function runWorker(deps: WorkerDeps, opts: WorkerOptions = {}): Pro
     if (!opts.once && now - lastPrune >= pruneMs) {
       lastPrune = now;
       counts.pruned += await repo.pruneEvents(deps.eventRetentionMs).catch((err: Error) => (logger.log('warn', `event prune failed: ${err.message}`), 0));
+      counts.logsPruned += await repo.pruneLogs(deps.logRetentionMs).catch((err: Error) => (logger.log('warn', `run log prune failed: ${err.message}`), 0));
     }
   };
 

@@ -294,7 +294,7 @@ async function killableRestore(backupId: string) {
       restores: async () => restores, storage: async () => storage, clock: systemClock, safetyBackup: async () => ({id: 'none'})};
     const events = {emit: (e) => { if (e.kind === 'phase-start') process.stdout.write('phase ' + e.phase + '\\n'); }};
     const runs = new RunService({pool, projectId, clock: systemClock, events, logger: nullLogger,
-      config: {odoo: {}, provider: {name: 'local'}, postgres: {}, state: {leaseSeconds: 1, runMaxAttempts: 1, eventRetention: {ms: 86400000}}},
+      config: {odoo: {}, provider: {name: 'local'}, postgres: {}, state: {leaseSeconds: 1, runMaxAttempts: 1, eventRetention: {ms: 86400000}, logRetention: {ms: 180 * 86400000}}},
       runTypes: new RunTypeRegistry([restoreRunType(deps)])});
     const service = new RestoreService({project: 'shop', provider: deps.provider, environments: deps.environments, restores: deps.restores,
       storage: deps.storage, runs: async () => runs, clock: systemClock});

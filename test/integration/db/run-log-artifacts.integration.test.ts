@@ -202,3 +202,59 @@ describe('reading artifacts (RunService.artifacts / readArtifact) and RLS', () =
     }
   });
 });
+
+describe('retention (ops.prune_run_logs, ops.prune_events, called by the runner)', () => {
+  it('an admin prunes the logs and events older than the retention in the projects they administer; nothing else', async () => {
+    const DAY = 86_400_000;
+    const oldLease = await started();
+    await repo.event(oldLease.runId, {level: 'info', message: 'an old build', phase: 'build', lease: oldLease});
+    const oldLog = await repo.saveLog(oldLease, 'build.log');
+    await env.db.pool.query(
+      `insert into ops.artifacts (run_id, project_id, kind, name, uri, created_at) values ($1, $2, 'upgrade-report', 'upgrade-report-8.json', 'ops:upgrade_reports/8#json', now() - interval '400 days')`,
+      [oldLease.runId, env.projectId],
+    );
+    const freshLease = await started();
+    await repo.event(freshLease.runId, {level: 'info', message: 'a fresh build', lease: freshLease});
+    const freshLog = await repo.saveLog(freshLease, 'build.log');
+    // Another project's old log, which an admin of this project only must not touch.
+    const {rows: [other]} = await env.db.pool.query<{id: string}>(`select (ops.create_project('retention-other')).id as id`);
+    const {rows: [foreign]} = await env.db.pool.query<{id: string}>(
+      `insert into ops.artifacts (project_id, kind, name, uri, created_at) values ($1, 'log', 'build.log', 'ops:artifacts/pending', now() - interval '400 days') returning id`, [other!.id]);
+    await env.db.pool.query(`update ops.artifacts set created_at = now() - interval '200 days' where id = $1`, [oldLog.id]);
+    await env.db.pool.query(`update ops.run_events set at = now() - interval '40 days' where run_id = $1`, [oldLease.runId]);
+
+    await createMemberRole(env.db.pool, 'retention_dev');
+    await createMemberRole(env.db.pool, 'retention_admin');
+    await env.db.pool.query(`select ops.add_member($1, 'retention_dev', 'developer'), ops.add_member($1, 'retention_admin', 'admin')`, [env.projectId]);
+    const dev = new pg.Pool({connectionString: env.db.urlAs('retention_dev'), max: 1}).on('error', () => undefined);
+    const admin = new pg.Pool({connectionString: env.db.urlAs('retention_admin'), max: 1}).on('error', () => undefined);
+    const ids = async () => (await env.db.pool.query<{id: string}>('select id::text from ops.artifacts order by id')).rows.map((r) => r.id);
+    try {
+      const before = await ids();
+      // A developer prunes nothing.
+      expect(await new RunRepository(dev, env.projectId).pruneLogs(180 * DAY)).toBe(0);
+      expect(await new RunRepository(dev, env.projectId).pruneEvents(30 * DAY)).toBe(0);
+      expect(await ids()).toEqual(before);
+      // Under an hour is refused (a typo must not empty the logs).
+      await expect(new RunRepository(admin, env.projectId).pruneLogs(60_000)).rejects.toBeInstanceOf(UsageError);
+
+      const adminRepo = new RunRepository(admin, env.projectId);
+      expect(await adminRepo.pruneLogs(180 * DAY)).toBe(1);
+      const after = await ids();
+      expect(after).not.toContain(oldLog.id);
+      expect(after).toEqual(expect.arrayContaining([freshLog.id, foreign!.id]));
+      expect((await env.db.pool.query(`select 1 from ops.artifacts where kind = 'upgrade-report' and name = 'upgrade-report-8.json'`)).rowCount).toBe(1);
+      expect((await env.db.pool.query('select 1 from ops.artifact_contents where artifact_id = $1', [oldLog.id])).rowCount).toBe(0);
+      expect(await content(freshLog.id)).toContain('a fresh build');
+      expect(await adminRepo.pruneLogs(180 * DAY)).toBe(0);
+
+      const events = async (runId: string) => (await repo.events(runId)).length;
+      expect(await events(oldLease.runId)).toBeGreaterThan(0);
+      expect(await adminRepo.pruneEvents(30 * DAY)).toBeGreaterThan(0);
+      expect(await events(oldLease.runId)).toBe(0);
+      expect(await events(freshLease.runId)).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([dev.end(), admin.end()]);
+    }
+  });
+});

@@ -11,7 +11,7 @@ export function testConfig(over: {leaseSeconds?: number; runMaxAttempts?: number
     odoo: {},
     provider: {name: 'local'},
     postgres: {},
-    state: {leaseSeconds: over.leaseSeconds ?? 2, runMaxAttempts: over.runMaxAttempts ?? 5, eventRetention: {ms: 30 * 86_400_000}},
+    state: {leaseSeconds: over.leaseSeconds ?? 2, runMaxAttempts: over.runMaxAttempts ?? 5, eventRetention: {ms: 30 * 86_400_000}, logRetention: {ms: 180 * 86_400_000}},
   };
 }
 

@@ -33,7 +33,7 @@ describe('loadConfig: a good config', () => {
     expect(config.provider).toEqual({name: 'local', local: {}, docker: {network: 'bridge'}, k8s: {namespace: 'odoo-sh-next'}});
     expect(config.postgres).toEqual({image: 'postgres:16'});
     expect(config.router).toEqual({domain: 'localhost', image: 'caddy:2'});
-    expect(config.state).toEqual({eventRetention: {text: '30d', ms: 30 * 86_400_000}, runMaxAttempts: 5, leaseSeconds: 60});
+    expect(config.state).toEqual({eventRetention: {text: '30d', ms: 30 * 86_400_000}, logRetention: {text: '180d', ms: 180 * 86_400_000}, runMaxAttempts: 5, leaseSeconds: 60});
     expect(config.branches).toEqual([
       {pattern: 'main', type: 'production', data: 'fresh', demo: false, modules: ['base']},
       {pattern: 'release/*', type: 'staging', data: 'clone-production', demo: false, modules: ['base']},
@@ -170,6 +170,7 @@ describe('loadConfig: bad configs name the file, the key path, what was expected
       'project: p\nstate: {eventRetention: 30 days}\n',
       'odoo-sh-next.config.yaml: state.eventRetention: expected a duration like 30s, 15m, 72h, 7d or 2w, found "30 days"',
     ],
+    ['log retention under an hour', 'project: p\nstate: {logRetention: 30m}\n', "state.logRetention: expected at least 1h: run logs outlive their runs' events"],
     ['bad ttl duration', 'project: p\nbranches:\n  - {pattern: x, type: dev, ttl: 0h}\n', 'branches[0].ttl: expected a duration like 30s, 15m, 72h, 7d or 2w, found "0h"'],
     ['port out of range', 'project: p\nprovider: {ssh: {host: h, port: 70000}}\n', 'provider.ssh.port: expected a whole number from 1 to 65535, found 70000'],
     ['ssh block required', 'project: p\nprovider: {name: ssh-host}\n', 'provider.ssh: required when provider.name is ssh-host'],
