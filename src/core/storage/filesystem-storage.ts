@@ -180,6 +180,7 @@ async function followAndFlush(
     let sizeBytes = 0;
     let flushedTo = 0;
     let flushing: Promise<void> | null = null;
+    let flushError: unknown;
     for (;;) {
       if (signal.aborted) throw new InterruptedError('interrupted', {cause: signal.reason});
       const finished = state.done; // taken before the read: an empty read after it is the end
@@ -190,7 +191,9 @@ async function followAndFlush(
         if (!flushing && sizeBytes - flushedTo >= FLUSH_EVERY_BYTES) {
           flushedTo = sizeBytes;
           const h = handle;
-          flushing = h.datasync().finally(() => {
+          flushing = h.datasync().catch((err: unknown) => {
+            flushError ??= err; // reported below: a flush nobody awaits must not reject unhandled
+          }).finally(() => {
             flushing = null;
           });
         }
@@ -200,6 +203,7 @@ async function followAndFlush(
       await pause(FOLLOW_POLL_MS, written);
     }
     await flushing;
+    if (flushError !== undefined) throw flushError;
     const {size} = await handle.stat();
     if (size !== sizeBytes) throw new ProviderError(`${path} changed while it was read (${size} bytes, ${sizeBytes} read)`);
     await handle.chmod(0o600); // as put() creates its files (the folder is 0700 meanwhile)
