@@ -173,6 +173,7 @@ export function createServices(opts: ServicesOptions): Services {
       pool: await pool(), projectId: await projectId(), project: cfg.project, provider, clock, logger, runs,
       storage: once(() => createBackupStorage(cfg.backups.storage)), config: cfg.backups,
       scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+      collectGarbage: (await import('./collect-garbage.js')).garbageCollector(),
     };
   });
   // Every run type of this release is registered here, so a runner can execute whatever was queued.

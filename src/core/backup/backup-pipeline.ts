@@ -74,6 +74,11 @@ export interface WriteBackupDeps {
   readonly databaseFormat?: DatabaseFormat | undefined;
   /** pg_dump --jobs of a directory dump (default: the CPUs, at most 4). */
   readonly jobs?: number | undefined;
+  /**
+   * A full garbage collection, run once the parts are stored and before the manifest (the
+   * largest allocation) is built: the streams' buffers are garbage by then (peak memory).
+   */
+  readonly collectGarbage?: (() => void) | undefined;
 }
 
 /**
@@ -286,6 +291,7 @@ export async function writeBackup(deps: WriteBackupDeps, input: WriteBackupInput
     });
 
     return await progress.phase('manifest', async () => {
+      deps.collectGarbage?.();
       const manifest: BackupManifest = {
         formatVersion: BACKUP_FORMAT_VERSION,
         id: ref.id,

@@ -53,6 +53,8 @@ export interface BackupServiceDeps {
   readonly scratchDir?: string | undefined;
   /** The dump format (default: writeBackup's choice by provider); set by tests that need the other one. */
   readonly databaseFormat?: DatabaseFormat | undefined;
+  /** A full GC (WriteBackupDeps.collectGarbage); the CLI passes V8's. */
+  readonly collectGarbage?: (() => void) | undefined;
 }
 
 /** What a `backup` run returns (its result). */
@@ -173,7 +175,7 @@ export class BackupService {
     await ctx.event('info', `backup ${backup.id} of ${env} (${kind}) → ${storage.location(ref)}`, {backupId: backup.id});
     let written: Awaited<ReturnType<typeof writeBackup>> | undefined;
     try {
-      written = await writeBackup({provider: await this.deps.provider(), storage, clock: this.deps.clock, scratchDir: this.deps.scratchDir, databaseFormat: this.deps.databaseFormat}, {
+      written = await writeBackup({provider: await this.deps.provider(), storage, clock: this.deps.clock, scratchDir: this.deps.scratchDir, databaseFormat: this.deps.databaseFormat, collectGarbage: this.deps.collectGarbage}, {
         ref, kind,
         database: environment.databaseName ?? databaseName(this.deps.project, env),
         release: environment.currentRelease,

@@ -2,11 +2,11 @@
 // database) and both storage backends (a folder, and s3rver over HTTP): create → complete with a
 // correct manifest, verify catching each corruption by part, download, delete, the manual limit.
 import {execa} from 'execa';
-import {createHash} from 'node:crypto';
-import {existsSync} from 'node:fs';
+import {createHash, randomUUID} from 'node:crypto';
+import {existsSync, readdirSync} from 'node:fs';
 import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile, unlink} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {ConflictError, PolicyDeniedError, UsageError} from '../../../src/core/errors.js';
 import {DUMP_DIRECTORY_MEMBER, MANIFEST_FILE, PART_FILES, partFile, type BackupManifest} from '../../../src/core/backup/backup-manifest.js';
@@ -14,6 +14,7 @@ import type {Backup} from '../../../src/core/backup/backup-record.js';
 import type {BackupService} from '../../../src/core/backup/backup-service.js';
 import type {VerifyFailure} from '../../../src/core/backup/backup-verify.js';
 import type {BackupRef} from '../../../src/core/storage/backup-storage.js';
+import {FilesystemBackupStorage} from '../../../src/core/storage/filesystem-storage.js';
 import {
   ENV, filesystemBackend, makeBackupFixture, PROJECT, repackTar, s3Backend, sig, treeHashes, zstd,
   type Backend, type BackupFixture,
@@ -289,6 +290,27 @@ describe('a killed backup\'s scratch folder', () => {
       expect(existsSync(unknown)).toBe(true);
       const old = await fx.service(backend.storage, {orphanAgeMs: 0}).cleanup(sig());
       expect(old.scratchRemoved).toEqual([unknown]);
+    } finally {
+      await backend.stop();
+    }
+  });
+});
+
+describe('memory', () => {
+  it('collects garbage once, after the parts are stored and before the manifest is written', async () => {
+    const backend = await filesystemBackend();
+    try {
+      const envDir = dirname((backend.storage as FilesystemBackupStorage).dir({project: PROJECT, env: ENV, id: randomUUID()}));
+      const seen: string[][] = [];
+      const service = fx.service(backend.storage, {
+        collectGarbage: () => {
+          const partial = readdirSync(envDir).filter((d) => d.endsWith('.partial'));
+          seen.push(partial.flatMap((d) => readdirSync(join(envDir, d))).sort());
+        },
+      });
+      const {backup} = await service.create({env: ENV, kind: 'manual', signal: sig()});
+      expect(backup!.status).toBe('complete');
+      expect(seen).toEqual([[partFile('database', 'pg_dump-directory+tar'), PART_FILES.filestore, PART_FILES.logs].sort()]);
     } finally {
       await backend.stop();
     }
