@@ -180,6 +180,7 @@ export function restoreRunType(deps: RestoreDeps): RunTypeHandler {
             return undefined;
           }
           await fetchSettled;
+          if (loading.aborted) throw loading.reason; // the fetch failed or the run was stopped: nothing to start
           const tar = await src.filestoreTar(loading);
           const [restored, read] = await Promise.allSettled([provider.filestore.restore({env, database: newDatabase}, tar.stream, loading), tar.done]);
           if (read.status === 'rejected') throw read.reason;

@@ -148,7 +148,10 @@ export function guardTar(raw: Readable, opts: {
     if (indexer && indexer.bytes > 0 && indexer.problems.length > 0) throw new ProviderError(`filestore archive: ${indexer.problems.join('; ')}`);
     opts.onEnd?.();
   });
-  done.catch((err: Error) => out.destroy(err)); // the consumer sees the failure; the caller awaits done
+  // The consumer sees the failure; the caller awaits done. A consumer not attached yet (still
+  // preparing its target when an abort comes) must not turn it into an uncaught 'error' event.
+  out.on('error', () => undefined);
+  done.catch((err: Error) => out.destroy(err));
   return {stream: out, done, ...(indexer ? {files: () => indexer.fileMap} : {})};
 }
 
