@@ -1243,8 +1243,8 @@ declare v_count bigint;
 begin
   delete from ops.run_events e
   where e.at < now() - p_older_than
-    and e.project_id in (select m.project_id from ops.project_members m
-                         where m.member = ops.current_actor() and m.role = 'admin');
+    and e.project_id = any (ops.actor_project_ids())
+    and ops.has_role(e.project_id, array['admin']);
   get diagnostics v_count = row_count;
   return v_count;
 end
@@ -1266,8 +1266,8 @@ begin
   delete from ops.artifacts a
   where a.kind = 'log'
     and a.created_at < now() - p_older_than
-    and a.project_id in (select m.project_id from ops.project_members m
-                         where m.member = ops.current_actor() and m.role = 'admin');
+    and a.project_id = any (ops.actor_project_ids())
+    and ops.has_role(a.project_id, array['admin']);
   get diagnostics v_count = row_count;
   return v_count;
 end

@@ -224,17 +224,25 @@ describe('retention (ops.prune_run_logs, ops.prune_events, called by the runner)
     await env.db.pool.query(`update ops.run_events set at = now() - interval '40 days' where run_id = $1`, [oldLease.runId]);
 
     await createMemberRole(env.db.pool, 'retention_dev');
+    await createMemberRole(env.db.pool, 'retention_preview_admin');
     await createMemberRole(env.db.pool, 'retention_admin');
-    await env.db.pool.query(`select ops.add_member($1, 'retention_dev', 'developer'), ops.add_member($1, 'retention_admin', 'admin')`, [env.projectId]);
+    await env.db.pool.query(
+      `select ops.add_member($1, 'retention_dev', 'developer'), ops.add_member($1, 'retention_preview_admin', 'admin', 'preview'), ops.add_member($1, 'retention_admin', 'admin')`,
+      [env.projectId],
+    );
     const dev = new pg.Pool({connectionString: env.db.urlAs('retention_dev'), max: 1}).on('error', () => undefined);
+    const previewAdmin = new pg.Pool({connectionString: env.db.urlAs('retention_preview_admin'), max: 1}).on('error', () => undefined);
     const admin = new pg.Pool({connectionString: env.db.urlAs('retention_admin'), max: 1}).on('error', () => undefined);
     const ids = async () => (await env.db.pool.query<{id: string}>('select id::text from ops.artifacts order by id')).rows.map((r) => r.id);
     try {
       const before = await ids();
-      // A developer prunes nothing.
-      expect(await new RunRepository(dev, env.projectId).pruneLogs(180 * DAY)).toBe(0);
-      expect(await new RunRepository(dev, env.projectId).pruneEvents(30 * DAY)).toBe(0);
+      // A developer, and an admin of previews only, prune nothing (the retention is project-wide).
+      for (const pool of [dev, previewAdmin]) {
+        expect(await new RunRepository(pool, env.projectId).pruneLogs(180 * DAY)).toBe(0);
+        expect(await new RunRepository(pool, env.projectId).pruneEvents(30 * DAY)).toBe(0);
+      }
       expect(await ids()).toEqual(before);
+      expect((await repo.events(oldLease.runId)).length).toBeGreaterThan(0);
       // Under an hour is refused (a typo must not empty the logs).
       await expect(new RunRepository(admin, env.projectId).pruneLogs(60_000)).rejects.toBeInstanceOf(UsageError);
 
@@ -254,7 +262,7 @@ describe('retention (ops.prune_run_logs, ops.prune_events, called by the runner)
       expect(await events(oldLease.runId)).toBe(0);
       expect(await events(freshLease.runId)).toBeGreaterThan(0);
     } finally {
-      await Promise.all([dev.end(), admin.end()]);
+      await Promise.all([dev.end(), previewAdmin.end(), admin.end()]);
     }
   });
 });
