@@ -112,7 +112,8 @@ export function validateUpstream(upstream: string): string {
   const m = /^(.+):(\d{1,5})$/.exec(upstream);
   const port = Number(m?.[2]);
   const host = m?.[1] ?? '';
-  // Container names (bridge networks) may hold upper case, "_" and "."; a Caddy {placeholder} or a bare port is refused.
+  // Accepted hosts: IPv4, or a host/container name (Docker allows upper case, "_" and "." in
+  // names); refused: a Caddy {placeholder}, a bare number, anything without a port.
   const name = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/.test(host) && !/^[\d.]+$/.test(host);
   if (!m || !(IPV4.test(host) || name) || port < 1 || port > 65535) {
     throw new UsageError(`Invalid upstream ${JSON.stringify(upstream)}: expected host:port, e.g. 127.0.0.1:8069`);
