@@ -1,11 +1,10 @@
-import {join} from 'node:path';
 import type pg from 'pg';
 import type {EventLevel, EventSink} from '../core/events.js';
 import {systemClock, type Clock} from '../core/clock.js';
 import {createLogger, type Logger} from '../core/logger.js';
 import {loadConfig} from '../core/config/load-config.js';
 import type {OdooShConfig} from '../core/config/schema.js';
-import {ensureStateDir} from '../core/state/state-dir.js';
+import {ensureStateDir, scratchDirOf} from '../core/state/state-dir.js';
 import {stateLocation, type StateLocation} from '../core/state/state-location.js';
 import type {StateService} from '../core/state/state-service.js';
 import type {RunService} from '../core/run/run-service.js';
@@ -172,7 +171,7 @@ export function createServices(opts: ServicesOptions): Services {
     return {
       pool: await pool(), projectId: await projectId(), project: cfg.project, provider, clock, logger, runs,
       storage: once(() => createBackupStorage(cfg.backups.storage)), config: cfg.backups,
-      scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+      scratchDir: scratchDirOf(cfg.projectRoot),
       collectGarbage: (await import('./collect-garbage.js')).garbageCollector(),
     };
   });
@@ -196,7 +195,7 @@ export function createServices(opts: ServicesOptions): Services {
         ...lifecycle,
         buildRelease,
         masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
-        scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+        scratchDir: scratchDirOf(cfg.projectRoot),
         fromBackup: (await import('../core/clone/clone-from-backup.js')).cloneBackupDeps({
           pool: await pool(), projectId: await projectId(), maxAge: cfg.backups.cloneFromBackupMaxAge, storage: (await backupDeps()).storage,
         }),

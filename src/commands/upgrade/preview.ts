@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {BaseCommand} from '../../cli/base-command.js';
 import {exitForRun} from '../../cli/render/run-outcome.js';
 import type {Run} from '../../core/run/run-record.js';
+import {upgradeScratchEnv} from '../../core/upgrade/upgrade-run-type.js';
 
 export interface UpgradePreviewResult {
   readonly run: Run;
@@ -58,7 +59,7 @@ export default class UpgradePreview extends BaseCommand<typeof UpgradePreview> {
     const kept = keptCopy(run);
     if (kept) this.out(`kept ${kept.database} (env ${kept.env}) for inspection; remove it with: odoo-sh-next upgrade discard ${run.id}`);
     else if (this.flags.keep && run.state !== 'succeeded' && run.state !== 'queued') {
-      this.out(`what the preview made was kept (env upgrade-${run.id}); remove it with: odoo-sh-next upgrade discard ${run.id}`);
+      this.out(`what the preview made was kept (env ${upgradeScratchEnv(run.id)}); remove it with: odoo-sh-next upgrade discard ${run.id}`);
     }
     return {
       run, reportId: report?.id ?? null, verdict: r?.verdict.status ?? null, reasons: r?.verdict.reasons ?? [],

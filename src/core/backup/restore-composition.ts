@@ -3,7 +3,6 @@
  * (src/cli/services.ts satisfies RestoreHost). Until services.ts exposes restores() itself, the
  * commands call restoreServicesFor(services); the lead moves this wiring there (see the report).
  */
-import {join} from 'node:path';
 import type pg from 'pg';
 import type {Clock} from '../clock.js';
 import type {OdooShConfig} from '../config/schema.js';
@@ -17,6 +16,7 @@ import {dbExportRunType} from './odoo-zip-run-type.js';
 import {RestoreRepository} from './restore-repository.js';
 import {restoreRunType, type RestoreDeps} from './restore-run-type.js';
 import {RestoreService} from './restore-service.js';
+import {scratchDirOf} from '../state/state-dir.js';
 
 /** What the composition root provides (structurally: src/cli/services.ts's Services). */
 export interface RestoreHost {
@@ -46,7 +46,7 @@ export async function restoreDeps(host: RestoreHost): Promise<RestoreDeps> {
     restores: async () => new RestoreRepository(pool, projectId),
     storage: async (): Promise<BackupStorage> => (await backups()).storage(),
     clock: host.clock,
-    workDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+    workDir: scratchDirOf(cfg.projectRoot),
     masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
     safetyBackup: async ({env, runId, ctx}) => ({id: (await (await backups()).runBackup(ctx, {env, kind: 'safety', runId})).backupId}),
   };

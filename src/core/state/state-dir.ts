@@ -9,6 +9,9 @@ import {join} from 'node:path';
 
 export const STATE_DIR = '.odoo-sh-next';
 
+/** The project's scratch folder (`.odoo-sh-next/tmp`): dumps, work folders of backups, restores, clones and upgrades. */
+export const scratchDirOf = (projectRoot: string): string => join(projectRoot, STATE_DIR, 'tmp');
+
 const GITIGNORE = '# odoo-sh-next state (clusters, environments, backups, scratch): never committed\n*\n';
 
 /** Creates `<projectRoot>/.odoo-sh-next/` and its .gitignore when missing (an existing one is left as is). */

@@ -1,5 +1,4 @@
 /** Builds the upgrade service and the `upgrade-preview` run type from the composition root (src/cli/services.ts). */
-import {join} from 'node:path';
 import type pg from 'pg';
 import type {Clock} from '../clock.js';
 import type {OdooShConfig} from '../config/schema.js';
@@ -11,6 +10,7 @@ import {upgradeDiscardRunType} from './upgrade-discard.js';
 import {upgradePreviewRunType} from './upgrade-run-type.js';
 import {UpgradeRepository} from './upgrade-repository.js';
 import {UpgradeService} from './upgrade-service.js';
+import {scratchDirOf} from '../state/state-dir.js';
 
 export interface UpgradeServices {
   readonly clock: Clock;
@@ -33,14 +33,14 @@ export async function upgradeRunType(s: Pick<UpgradeServices, 'clock' | 'pool' |
     project: cfg.project, odoo: cfg.odoo, provider: () => s.provider(), clock: s.clock,
     masking: cfg.masking.rules ? {rulesFile: cfg.masking.rules} : undefined,
     environments: async () => new EnvironmentRepository(pool, projectId), reports: async () => new UpgradeRepository(pool, projectId),
-    scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp'),
+    scratchDir: scratchDirOf(cfg.projectRoot),
   });
 }
 
 /** The `upgrade-discard` run type (what `upgrade discard` queues). */
 export async function upgradeDiscardType(s: Pick<UpgradeServices, 'config' | 'provider'>): Promise<RunTypeHandler> {
   const cfg = await s.config();
-  return upgradeDiscardRunType({project: cfg.project, provider: () => s.provider(), scratchDir: join(cfg.projectRoot, '.odoo-sh-next', 'tmp')});
+  return upgradeDiscardRunType({project: cfg.project, provider: () => s.provider(), scratchDir: scratchDirOf(cfg.projectRoot)});
 }
 
 export async function upgradeServiceFor(s: UpgradeServices): Promise<UpgradeService> {

@@ -14,7 +14,7 @@ import {isTerminal} from '../run/run-state.js';
 import type {RunContext, RunTypeHandler} from '../run/run-types.js';
 import {cloneDatabaseName} from '../clone/clone-plan.js';
 import type {Provider} from '../../providers/provider.js';
-import {UPGRADE_PREVIEW_RUN_TYPE, type UpgradePreviewPayload} from './upgrade-run-type.js';
+import {UPGRADE_PREVIEW_RUN_TYPE, upgradeScratchEnv, upgradeWorkDirName, type UpgradePreviewPayload} from './upgrade-run-type.js';
 
 export const UPGRADE_DISCARD_RUN_TYPE = 'upgrade-discard';
 
@@ -42,9 +42,6 @@ export interface UpgradeDiscardDeps {
   /** Where the preview's work folders (`upgrade-<run>-<attempt>`) are. */
   readonly scratchDir: string;
 }
-
-/** The scratch environment of an upgrade preview run. */
-export const upgradeScratchEnv = (runId: string): string => `upgrade-${runId}`;
 
 /**
  * Checks that `run` is an upgrade preview that kept its copy and has ended; returns the payload
@@ -82,7 +79,7 @@ export function upgradeDiscardRunType(deps: UpgradeDiscardDeps): RunTypeHandler 
           const {dropped} = await handle.dropDatabase(name, ctx.signal);
           databases.push({name, dropped});
           if (dropped) await ctx.event('info', `dropped ${name}`);
-          await rm(join(deps.scratchDir, `${env}-${attempt}`), {recursive: true, force: true});
+          await rm(join(deps.scratchDir, upgradeWorkDirName(p.previewRun, attempt)), {recursive: true, force: true});
         }
         const {removed} = await provider.removeEnvironment(env, ctx.signal);
         if (removed) await ctx.event('info', `removed the scratch environment ${env} (filestore, instances, logs)`);

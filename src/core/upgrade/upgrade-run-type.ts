@@ -37,6 +37,11 @@ import type {UpgradeRepository} from './upgrade-repository.js';
 
 export const UPGRADE_PREVIEW_RUN_TYPE = 'upgrade-preview';
 
+/** The scratch environment of an upgrade preview run (what `upgrade discard` removes). */
+export const upgradeScratchEnv = (runId: string): string => `upgrade-${runId}`;
+/** Its work folder (the upgrade log) in the scratch dir, one per attempt. */
+export const upgradeWorkDirName = (runId: string, attempt: number): string => `${upgradeScratchEnv(runId)}-${attempt}`;
+
 export interface UpgradePreviewPayload {
   /** The environment previewed (production). */
   readonly source: string;
@@ -99,9 +104,9 @@ export function upgradePreviewRunType(deps: UpgradeRunDeps): RunTypeHandler {
         ...(p.odooBin ? {bin: p.odooBin} : {}), ...(p.image ? {image: p.image} : {}),
       };
       if (provider.name === 'local' && !target.bin) throw new UsageError('the local provider needs --odoo-bin (the target Odoo\'s odoo-bin)');
-      const scratch = `upgrade-${ctx.run.id}`;
+      const scratch = upgradeScratchEnv(ctx.run.id);
       const database = cloneDatabaseName(deps.project, scratch, ctx.run.id, ctx.attempt);
-      const workDir = join(deps.scratchDir, `${scratch}-${ctx.attempt}`);
+      const workDir = join(deps.scratchDir, upgradeWorkDirName(ctx.run.id, ctx.attempt));
       const ownLog = provider.name === 'local';
       let dst: DatabaseHandle | undefined;
       let instance: ReleaseInstance | undefined;

@@ -3,7 +3,7 @@ import {mkdtemp, mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {ensureStateDir} from '../../../src/core/state/state-dir.js';
+import {ensureStateDir, scratchDirOf} from '../../../src/core/state/state-dir.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -30,5 +30,11 @@ describe('the project state folder', () => {
     await writeFile(join(dir, '.odoo-sh-next', '.gitignore'), 'mine\n');
     await ensureStateDir(dir);
     expect(await readFile(join(dir, '.odoo-sh-next', '.gitignore'), 'utf8')).toBe('mine\n');
+  });
+});
+
+describe('scratchDirOf', () => {
+  it('is the tmp folder inside the state folder (ignored by git with it)', () => {
+    expect(scratchDirOf('/srv/shop')).toBe('/srv/shop/.odoo-sh-next/tmp');
   });
 });

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest';
 import {ConflictError, UsageError} from '../../../src/core/errors.js';
 import type {Run} from '../../../src/core/run/run-record.js';
-import {discardPayloadFor, upgradeScratchEnv} from '../../../src/core/upgrade/upgrade-discard.js';
+import {discardPayloadFor} from '../../../src/core/upgrade/upgrade-discard.js';
+import {upgradeScratchEnv, upgradeWorkDirName} from '../../../src/core/upgrade/upgrade-run-type.js';
 
 const run = (over: Partial<Run>): Run => ({
   id: '42', projectId: 'p', env: 'production', type: 'upgrade-preview', state: 'succeeded', gitSha: null, ref: null,
@@ -17,6 +18,7 @@ describe('upgrade discard: which runs can be discarded', () => {
     expect(discardPayloadFor(run({state: 'failed', attempts: 2}))).toEqual({previewRun: '42', attempts: 2});
     expect(discardPayloadFor(run({state: 'cancelled', attempts: 0}))).toEqual({previewRun: '42', attempts: 1});
     expect(upgradeScratchEnv('42')).toBe('upgrade-42');
+    expect(upgradeWorkDirName('42', 2)).toBe('upgrade-42-2');
   });
 
   it('refuses another type of run, a preview without --keep, and one that has not ended', () => {
